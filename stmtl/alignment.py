@@ -1,0 +1,112 @@
+"""Words, word pieces and character offsets: the one place where text positions are computed.
+
+A *word* is the unit that carries a tag. Training data brings its own words (``seq.in`` tokens, CoNLL
+lines, JSONL ``tokens``); raw text at prediction time is split by :func:`split_words`: runs of
+non-space characters, with every CJK ideograph a word of its own (CJK text has no spaces, and BERT's
+tokenizer splits it per character too). Both paths then map word pieces to words by the piece's
+character offset from the fast tokenizer (``return_offsets_mapping``), so training and inference share
+the same tokenization as ``encode`` and the same alignment code, and a span is always a slice
+``text[start:end]`` of the original string.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+
+# CJK Unified Ideographs (+ extensions and compatibility blocks), the ranges BERT's tokenizer splits per character.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ceaf\U0002f800-\U0002fa1f"
+_WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
+
+IGNORE_INDEX = -100
+"""Label of word pieces that carry no tag: special tokens, padding and non-first pieces of a word."""
+
+
+def split_words(text: str) -> list[tuple[int, int]]:
+    """Split raw text into words.
+
+    Args:
+        text: Any string.
+
+    Returns:
+        ``(start, end)`` character spans, in order, one per word.
+    """
+    return [match.span() for match in _WORD.finditer(text)]
+
+
+def join_words(words: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
+    """Join pre-split words with single spaces, keeping each word's span.
+
+    Args:
+        words: The words of one sentence (e.g. a ``seq.in`` line split on whitespace).
+
+    Returns:
+        The text and one ``(start, end)`` span per word.
+    """
+    spans, position = [], 0
+    for word in words:
+        spans.append((position, position + len(word)))
+        position += len(word) + 1
+    return " ".join(words), spans
+
+
+def piece_word_ids(offsets: Sequence[Sequence[int]], word_spans: Sequence[tuple[int, int]]) -> list[int | None]:
+    """Map each word piece to the word that contains its first character.
+
+    Args:
+        offsets: ``(start, end)`` per piece from the fast tokenizer; special tokens and padding have ``start == end``.
+        word_spans: Word spans of the same text, sorted.
+
+    Returns:
+        One word index per piece, ``None`` for pieces outside every word (special tokens, padding).
+    """
+    starts = [start for start, _ in word_spans]
+    word_ids: list[int | None] = []
+    for start, end in offsets:
+        start, end = int(start), int(end)
+        index = bisect.bisect_right(starts, start) - 1
+        inside = end > start and index >= 0 and start < word_spans[index][1]
+        word_ids.append(index if inside else None)
+    return word_ids
+
+
+def first_pieces(word_ids: Sequence[int | None], num_words: int) -> list[int | None]:
+    """Position of the first piece of every word.
+
+    Args:
+        word_ids: Output of :func:`piece_word_ids` for one text.
+        num_words: Number of words in the text.
+
+    Returns:
+        One piece position per word; ``None`` for a word with no piece (cut by truncation, or made only of
+        characters the tokenizer drops, such as a lone variation selector).
+    """
+    positions: list[int | None] = [None] * num_words
+    for position, word in enumerate(word_ids):
+        if word is not None and positions[word] is None:
+            positions[word] = position
+    return positions
+
+
+def align_labels(word_ids: Sequence[int | None], word_label_ids: Sequence[int]) -> list[int]:
+    """Per-piece training labels: the first piece of a word gets the word's label, every other piece ``-100``.
+
+    Only the first piece is trained (and decoded) so that each word is counted once in the loss, whatever the
+    number of pieces the tokenizer cuts it into, exactly as seqeval scores it (one tag per word).
+
+    Args:
+        word_ids: Output of :func:`piece_word_ids` for one text.
+        word_label_ids: One label id per word.
+
+    Returns:
+        One label id per piece.
+    """
+    labels, seen = [], set()
+    for word in word_ids:
+        if word is None or word in seen:
+            labels.append(IGNORE_INDEX)
+        else:
+            seen.add(word)
+            labels.append(word_label_ids[word])
+    return labels

@@ -1,0 +1,73 @@
+"""IOB2 tags: validation and decoding of word tags into entity spans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def entity_type(tag: str) -> str | None:
+    """The entity type of an IOB2 tag (``"B-city"`` → ``"city"``), ``None`` for ``"O"``.
+
+    Raises:
+        ValueError: If the tag is neither ``O`` nor ``B-<type>`` / ``I-<type>``.
+    """
+    if tag == "O":
+        return None
+    if len(tag) > 2 and tag[:2] in ("B-", "I-"):
+        return tag[2:]
+    raise ValueError(f"unknown tag {tag!r} (expected O, B-<type> or I-<type>: IOB2 scheme)")
+
+
+def check_iob2_labels(labels: Sequence[str]) -> None:
+    """Check a token head's label set: IOB2 tags including ``O``.
+
+    Raises:
+        ValueError: Naming the first bad tag.
+    """
+    for tag in labels:
+        entity_type(tag)
+    if "O" not in labels:
+        raise ValueError("token labels must include 'O'")
+
+
+def decode_entities(
+    text: str,
+    word_spans: Sequence[tuple[int, int]],
+    word_tags: Sequence[str],
+    word_scores: Sequence[float],
+) -> list[dict[str, Any]]:
+    """Group word tags into entities with character offsets.
+
+    Repair rule for ill-formed sequences (the conlleval convention, also seqeval's default mode): an ``I-X``
+    that does not continue an entity of type ``X`` opens a new one, so no predicted word is lost. An entity
+    spans from its first word's start to its last word's end, so ``text[start:end] == entity["text"]``
+    whatever lies between the words (several spaces, punctuation).
+
+    Args:
+        text: The original text.
+        word_spans: ``(start, end)`` of every word.
+        word_tags: One IOB2 tag per word.
+        word_scores: Probability of each word's tag.
+
+    Returns:
+        Entities ``{"label", "start", "end", "text", "score"}``, score being the mean of their words' scores.
+    """
+    entities: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for (start, end), tag, score in zip(word_spans, word_tags, word_scores):
+        kind = entity_type(tag)
+        continues = current is not None and tag.startswith("I-") and kind == current["label"]
+        if continues:
+            current["end"] = end
+            current["scores"].append(score)
+            continue
+        current = None
+        if kind is not None:
+            current = {"label": kind, "start": start, "end": end, "scores": [score]}
+            entities.append(current)
+    for entity in entities:
+        scores = entity.pop("scores")
+        entity["text"] = text[entity["start"] : entity["end"]]
+        entity["score"] = float(sum(scores) / len(scores))
+    return [{key: entity[key] for key in ("label", "start", "end", "text", "score")} for entity in entities]

@@ -1,0 +1,20 @@
+"""Dataset readers: joint SNIPS/ATIS folders, JSON Lines and CoNLL files, all returning ``datasets.Dataset``."""
+
+from __future__ import annotations
+
+from stmtl.data.conll import read_conll
+from stmtl.data.errors import DataError
+from stmtl.data.joint_folder import is_joint_folder, read_joint_folder
+from stmtl.data.jsonl import read_jsonl
+from stmtl.data.sources import read_task_data
+from stmtl.data.tags import validate_tag
+
+__all__ = [
+    "DataError",
+    "is_joint_folder",
+    "read_conll",
+    "read_joint_folder",
+    "read_jsonl",
+    "read_task_data",
+    "validate_tag",
+]

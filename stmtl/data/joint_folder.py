@@ -1,0 +1,110 @@
+"""Reader for the SNIPS/ATIS joint layout: ``DIR/{train,dev,test}/{seq.in,seq.out,label}``.
+
+Line ``i`` of the three files of a split describes one example: ``seq.in`` holds its whitespace-separated tokens,
+``seq.out`` one IOB2 tag per token and ``label`` its sentence label (the intent).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import datasets
+
+from stmtl.data._lines import read_lines
+from stmtl.data.errors import DataError
+from stmtl.data.tags import validate_tag
+
+SEQ_IN = "seq.in"
+SEQ_OUT = "seq.out"
+LABEL = "label"
+_FILES = (SEQ_IN, SEQ_OUT, LABEL)
+
+FEATURES = datasets.Features(
+    {
+        "text": datasets.Value("string"),
+        "tokens": datasets.List(datasets.Value("string")),
+        "tags": datasets.List(datasets.Value("string")),
+        "label": datasets.Value("string"),
+    }
+)
+
+
+def is_joint_folder(path: str | os.PathLike) -> bool:
+    """Tells whether ``path`` is a folder in the joint layout.
+
+    Args:
+        path: The folder to test.
+
+    Returns:
+        ``True`` if ``path/train`` holds ``seq.in``, ``seq.out`` and ``label`` files, else ``False``.
+    """
+    train = Path(path) / "train"
+    return all((train / name).is_file() for name in _FILES)
+
+
+def read_joint_folder(path: str | os.PathLike, split: str = "train") -> datasets.Dataset:
+    """Reads one split of a joint-layout folder.
+
+    Tokens and tags are split on whitespace, so trailing spaces (common in SNIPS/ATIS) are ignored; labels are
+    stripped.
+
+    Args:
+        path: The dataset folder, holding one sub-folder per split.
+        split: The split to read, e.g. ``"train"``, ``"dev"`` or ``"test"``.
+
+    Returns:
+        A dataset with columns ``text`` (the tokens joined by single spaces), ``tokens``, ``tags`` and ``label``,
+        one row per line.
+
+    Raises:
+        DataError: If the folder, the split folder or one of its files is missing; if the files' line counts
+            differ; if a line has no tokens, a token count different from its tag count, an invalid tag or an
+            empty label; or if the split has no rows.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError("dataset folder not found", root)
+    split_dir = root / split
+    if not split_dir.is_dir():
+        raise DataError(f"split folder {split!r} not found (expected {'/'.join(_FILES)} files in it)", split_dir)
+    missing = [name for name in _FILES if not (split_dir / name).is_file()]
+    if missing:
+        also = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
+        raise DataError(f"file not found{also}", split_dir / missing[0])
+
+    seq_in_path, seq_out_path, label_path = (split_dir / name for name in _FILES)
+    seq_in, seq_out, labels = read_lines(seq_in_path), read_lines(seq_out_path), read_lines(label_path)
+    # Counts are compared before any row is read: after a missing line every later row would be misaligned.
+    for name, lines in ((SEQ_OUT, seq_out), (LABEL, labels)):
+        if len(lines) != len(seq_in):
+            raise DataError(
+                f"line counts differ: {SEQ_IN} has {len(seq_in)} lines but {name} has {len(lines)}", split_dir
+            )
+
+    rows: dict[str, list] = {"text": [], "tokens": [], "tags": [], "label": []}
+    for line_no, (in_line, out_line, label_line) in enumerate(zip(seq_in, seq_out, labels), start=1):
+        tokens = in_line.split()
+        if not tokens:
+            raise DataError("empty line: every example needs at least one token", seq_in_path, line_no)
+        tags = out_line.split()
+        if len(tags) != len(tokens):
+            raise DataError(
+                f"{len(tags)} tags but {len(tokens)} tokens on line {line_no} of {SEQ_IN}", seq_out_path, line_no
+            )
+        for tag in tags:
+            try:
+                validate_tag(tag)
+            except ValueError as err:
+                raise DataError(str(err), seq_out_path, line_no) from err
+        label = label_line.strip()
+        if not label:
+            raise DataError("empty label", label_path, line_no)
+        rows["text"].append(" ".join(tokens))
+        rows["tokens"].append(tokens)
+        rows["tags"].append(tags)
+        rows["label"].append(label)
+
+    if not rows["label"]:
+        raise DataError(f"empty dataset: split {split!r} has no rows", split_dir)
+    return datasets.Dataset.from_dict(rows, features=FEATURES)

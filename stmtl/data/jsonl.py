@@ -1,0 +1,174 @@
+"""Reader for JSON Lines files: one JSON object per line, carrying sentence and/or token labels.
+
+A row carries ``{"text", "label"}`` for a sentence task, ``{"tokens", "tags"}`` for a token task, or both keys
+sets for both tasks. Other keys are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from stmtl.data._lines import read_lines
+from stmtl.data.errors import DataError
+from stmtl.data.tags import validate_tag
+
+_STRING = datasets.Value("string")
+_STRINGS = datasets.List(datasets.Value("string"))
+
+
+def read_jsonl(path: str | os.PathLike) -> datasets.Dataset:
+    """Reads a JSON Lines file of labelled examples.
+
+    Blank lines are skipped. A row with ``tokens`` but no ``text`` gets ``text = " ".join(tokens)``.
+
+    Args:
+        path: The ``.jsonl`` file.
+
+    Returns:
+        A dataset with column ``text``, plus ``label`` if the rows carry sentence labels and ``tokens`` and
+        ``tags`` if they carry token tags.
+
+    Raises:
+        DataError: If the file is missing or has no rows; or, naming the line, if a line is not a JSON object,
+            carries different kinds of labels than the first row, has a value of the wrong type, an empty text,
+            label or token list, tokens and tags of different lengths, or an invalid tag.
+    """
+    file = Path(path)
+    lines = read_lines(file)
+    rows: dict[str, list] = {"text": [], "label": [], "tokens": [], "tags": []}
+    first: tuple[int, tuple[bool, bool]] | None = None
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        obj = _parse_object(line, file, line_no)
+        kinds = _row_kinds(obj, file, line_no)
+        if first is None:
+            first = (line_no, kinds)
+        elif kinds != first[1]:
+            raise DataError(
+                f"row carries {_describe(kinds)} but line {first[0]} carries {_describe(first[1])}; "
+                "all rows must carry the same kinds of labels",
+                file,
+                line_no,
+            )
+        _append_row(obj, kinds, rows, file, line_no)
+
+    if first is None:
+        raise DataError("empty dataset: no JSON rows", file)
+    has_label, has_tokens = first[1]
+    features = {"text": _STRING}
+    if has_label:
+        features["label"] = _STRING
+    if has_tokens:
+        features["tokens"] = _STRINGS
+        features["tags"] = _STRINGS
+    data = {name: rows[name] for name in features}
+    return datasets.Dataset.from_dict(data, features=datasets.Features(features))
+
+
+def _parse_object(line: str, file: Path, line_no: int) -> dict[str, Any]:
+    # A line opening with "[" most likely belongs to a JSON array file, which gets a hint about the format.
+    hint = "; the file must hold one JSON object per line (JSON Lines), not a JSON array"
+    hint = hint if line.lstrip().startswith("[") else ""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise DataError(f"invalid JSON: {err.msg} (column {err.colno}){hint}", file, line_no) from err
+    if not isinstance(obj, dict):
+        raise DataError(f"expected a JSON object, got {_json_type(obj)}{hint}", file, line_no)
+    return obj
+
+
+def _row_kinds(obj: dict[str, Any], file: Path, line_no: int) -> tuple[bool, bool]:
+    # Returns (has sentence label, has token tags); a lone "tokens" or "tags" key is an error, not a third kind.
+    has_label = "label" in obj
+    has_tokens, has_tags = "tokens" in obj, "tags" in obj
+    if has_tokens != has_tags:
+        present, absent = ("tokens", "tags") if has_tokens else ("tags", "tokens")
+        raise DataError(f"row has {present!r} but no {absent!r}", file, line_no)
+    if not has_label and not has_tokens:
+        raise DataError(
+            f"row has neither 'label' (sentence task) nor 'tokens' and 'tags' (token task); keys: {sorted(obj)}",
+            file,
+            line_no,
+        )
+    if has_label and not has_tokens and "text" not in obj:
+        raise DataError("row has 'label' but no 'text'", file, line_no)
+    return has_label, has_tokens
+
+
+def _append_row(
+    obj: dict[str, Any], kinds: tuple[bool, bool], rows: dict[str, list], file: Path, line_no: int
+) -> None:
+    # Checks the row's values and appends them to the column lists.
+    has_label, has_tokens = kinds
+    if has_tokens:
+        tokens = _string_list(obj, "tokens", file, line_no)
+        tags = _string_list(obj, "tags", file, line_no)
+        if not tokens:
+            raise DataError("'tokens' is empty", file, line_no)
+        if any(not token for token in tokens):
+            raise DataError("'tokens' holds an empty string", file, line_no)
+        if len(tokens) != len(tags):
+            raise DataError(f"{len(tags)} tags but {len(tokens)} tokens", file, line_no)
+        for tag in tags:
+            try:
+                validate_tag(tag)
+            except ValueError as err:
+                raise DataError(str(err), file, line_no) from err
+        rows["tokens"].append(tokens)
+        rows["tags"].append(tags)
+    text = _string(obj, "text", file, line_no) if "text" in obj else " ".join(rows["tokens"][-1])
+    if not text.strip():
+        raise DataError("'text' is empty", file, line_no)
+    rows["text"].append(text)
+    if has_label:
+        label = _string(obj, "label", file, line_no)
+        if not label.strip():
+            raise DataError("'label' is empty", file, line_no)
+        rows["label"].append(label)
+
+
+def _string(obj: dict[str, Any], key: str, file: Path, line_no: int) -> str:
+    value = obj[key]
+    if not isinstance(value, str):
+        raise DataError(f"{key!r} must be a string, got {_json_type(value)}", file, line_no)
+    return value
+
+
+def _string_list(obj: dict[str, Any], key: str, file: Path, line_no: int) -> list[str]:
+    value = obj[key]
+    if not isinstance(value, list):
+        raise DataError(f"{key!r} must be a list of strings, got {_json_type(value)}", file, line_no)
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise DataError(
+                f"{key!r} must be a list of strings, item {index} is {_json_type(item)}", file, line_no
+            )
+    return value
+
+
+def _describe(kinds: tuple[bool, bool]) -> str:
+    has_label, has_tokens = kinds
+    parts = (["'label'"] if has_label else []) + (["'tokens'/'tags'"] if has_tokens else [])
+    return " and ".join(parts)
+
+
+def _json_type(value: Any) -> str:
+    # Names values by their JSON type, as the user wrote them, rather than by Python class.
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"

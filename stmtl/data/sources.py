@@ -1,0 +1,81 @@
+"""Dispatch from a data source (a dataset, a folder or a file) to the reader for its format."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import datasets
+
+from stmtl.data.conll import read_conll
+from stmtl.data.errors import DataError
+from stmtl.data.joint_folder import read_joint_folder
+from stmtl.data.jsonl import read_jsonl
+
+JSONL_SUFFIXES = (".jsonl", ".json")
+CONLL_SUFFIXES = (".conll", ".bio", ".iob", ".txt")
+
+
+def read_task_data(
+    source: str | os.PathLike | datasets.Dataset | datasets.DatasetDict, split: str = "train"
+) -> datasets.Dataset:
+    """Loads task data from a dataset, a joint-layout folder or a file.
+
+    - A ``datasets.Dataset`` is returned unchanged once it is known to carry labels.
+    - A ``datasets.DatasetDict`` gives its ``split``, checked the same way.
+    - A folder is read with :func:`read_joint_folder` for ``split``.
+    - A ``.jsonl`` or ``.json`` file is read with :func:`read_jsonl`.
+    - A ``.conll``, ``.bio``, ``.iob`` or ``.txt`` file is read with :func:`read_conll`.
+
+    Suffixes are matched case-insensitively. Files hold a single split, so ``split`` only applies to folders and
+    dataset dicts.
+
+    Args:
+        source: The data, or the path to it.
+        split: The split to read from a folder or a dataset dict.
+
+    Returns:
+        A dataset with a ``label`` column (sentence task), ``tokens`` and ``tags`` columns (token task), or both.
+
+    Raises:
+        DataError: If a dataset lacks both a ``label`` column and the ``tokens``/``tags`` pair, a dataset dict
+            lacks ``split``, the path does not exist, a file's suffix is not one of the accepted ones, or the
+            reader for the format rejects the data.
+    """
+    if isinstance(source, datasets.DatasetDict):
+        if split not in source:
+            raise DataError(f"DatasetDict has no split {split!r} (splits: {sorted(source)})")
+        source = source[split]
+    if isinstance(source, datasets.Dataset):
+        _check_columns(source)
+        return source
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataError("no such file or directory", path)
+    if path.is_dir():
+        return read_joint_folder(path, split)
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        return read_jsonl(path)
+    if suffix in CONLL_SUFFIXES:
+        return read_conll(path)
+    accepted = ", ".join(JSONL_SUFFIXES + CONLL_SUFFIXES)
+    found = repr(suffix) if suffix else "(no suffix)"
+    raise DataError(
+        f"unsupported file type {found}; expected a joint-layout folder "
+        f"(train/seq.in, train/seq.out, train/label) or a file ending in {accepted}",
+        path,
+    )
+
+
+def _check_columns(dataset: datasets.Dataset) -> None:
+    # A dataset qualifies if it carries a sentence label, a token tag sequence, or both.
+    columns = set(dataset.column_names)
+    if "label" in columns or {"tokens", "tags"} <= columns:
+        return
+    missing_token = [name for name in ("tokens", "tags") if name not in columns]
+    raise DataError(
+        f"dataset is missing column 'label' (sentence task) or column(s) {', '.join(map(repr, missing_token))} "
+        f"(token task); it has columns {sorted(columns)}"
+    )

@@ -1,0 +1,67 @@
+"""Shared fixtures: a tiny random BERT with a WordPiece tokenizer, built in code (no network, no download)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import string
+from pathlib import Path
+
+import pytest
+import torch
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+from transformers import BertConfig, BertModel, BertTokenizerFast
+
+WORDS = (
+    "book a table for two at in the weather tomorrow play music song by what is how to set alarm "
+    "remind me add this playlist rate novel stars find movie schedule show get me please and of on"
+).split()
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def make_tokenizer() -> BertTokenizerFast:
+    """An uncased WordPiece tokenizer whose vocabulary splits unknown words into single-letter pieces."""
+    chars = string.ascii_lowercase + string.digits + string.punctuation
+    pieces = SPECIAL + sorted(set(WORDS)) + list(chars) + [f"##{c}" for c in string.ascii_lowercase + string.digits]
+    vocab = list(dict.fromkeys(pieces))
+    backend = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, handle_chinese_chars=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", vocab.index("[CLS]")), ("[SEP]", vocab.index("[SEP]"))],
+    )
+    return BertTokenizerFast(tokenizer_object=backend, model_max_length=64, do_lower_case=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A plain Hugging Face folder: BERT with 2 layers, hidden size 32, random weights (seed 0)."""
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = make_tokenizer()
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def default_backbone_path() -> str:
+    import stmtl
+
+    return stmtl.default_backbone()

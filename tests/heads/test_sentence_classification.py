@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stmtl.heads import SentenceClassificationHead, TextBatch
+
+
+def test_sentence_head_writes_logits_without_touching_embedding() -> None:
+    head = SentenceClassificationHead("intent", ["a", "b", "c"], in_features=8)
+    embedding = torch.randn(4, 8)
+    features = head({"sentence_embedding": embedding.clone()})
+    assert features["intent_logits"].shape == (4, 3)
+    assert torch.equal(features["sentence_embedding"], embedding)
+
+
+def test_sentence_head_hidden_layer_option() -> None:
+    head = SentenceClassificationHead("intent", ["a", "b"], in_features=8, hidden_features=16)
+    assert head({"sentence_embedding": torch.randn(2, 8)})["intent_logits"].shape == (2, 2)
+    assert sum(isinstance(layer, torch.nn.Linear) for layer in head.classifier) == 2
+
+
+def test_sentence_head_config_round_trip(tmp_path) -> None:
+    head = SentenceClassificationHead("intent", ["a", "b", "c"], in_features=8, dropout=0.2, hidden_features=4)
+    head.save(str(tmp_path))
+    assert (tmp_path / "model.safetensors").is_file()
+    loaded = SentenceClassificationHead.load(str(tmp_path))
+    assert loaded.get_config_dict() == head.get_config_dict()
+    for (name, a), (_, b) in zip(head.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_sentence_head_decode_label_and_probability() -> None:
+    head = SentenceClassificationHead("intent", ["a", "b"], in_features=2)
+    features = {"intent_logits": torch.tensor([[0.0, 0.0], [2.0, 0.0]])}
+    decoded = head.decode(features, TextBatch(texts=["x", "y"], word_spans=[[], []], word_ids=[[], []]))
+    assert decoded[0] == {"label": "a", "score": pytest.approx(0.5)}
+    assert decoded[1]["label"] == "a" and decoded[1]["score"] == pytest.approx(torch.tensor([2.0, 0]).softmax(0)[0].item())
+
+
+@pytest.mark.parametrize(
+    ("task", "labels"), [("bad name", ["a"]), ("embedding", ["a"]), ("intent", []), ("intent", ["a", "a"])]
+)
+def test_sentence_head_rejects_bad_config(task: str, labels: list[str]) -> None:
+    with pytest.raises(ValueError):
+        SentenceClassificationHead(task, labels, in_features=4)
+
+
+def test_sentence_head_missing_or_corrupt_weights_named(tmp_path) -> None:
+    head = SentenceClassificationHead("intent", ["a", "b"], in_features=4)
+    head.save(str(tmp_path))
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"not a safetensors file")
+    with pytest.raises(ValueError, match="model.safetensors"):
+        SentenceClassificationHead.load(str(tmp_path))
+    weights.unlink()
+    with pytest.raises(FileNotFoundError, match="model.safetensors"):
+        SentenceClassificationHead.load(str(tmp_path))
