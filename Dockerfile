@@ -1,0 +1,27 @@
+# stmtl on CPU: the main demo by default, the test suite with `docker run IMAGE python -m pytest -q`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1 \
+    HF_DATASETS_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    TOKENIZERS_PARALLELISM=false
+
+RUN useradd --create-home --uid 1000 stmtl
+WORKDIR /app
+
+# Dependencies first: this layer is rebuilt only when requirements.txt changes.
+COPY requirements.txt ./
+RUN grep -v '^-e ' requirements.txt > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY --chown=stmtl:stmtl . .
+RUN pip install --no-deps -e .
+
+USER stmtl
+ENV HOME=/home/stmtl
+CMD ["python", "examples/02_multitask_predict.py"]
