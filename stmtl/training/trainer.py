@@ -1,0 +1,333 @@
+"""The multi-task training loop: per-stream batches, one encoder pass per batch, Accelerate for devices."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import gather_object
+from tqdm.auto import tqdm
+
+from stmtl.model import MultiTaskSentenceTransformer
+from stmtl.training.checkpoint import (
+    list_checkpoints,
+    load_checkpoint,
+    rng_state,
+    rotate_checkpoints,
+    save_checkpoint,
+    set_rng_state,
+)
+from stmtl.training.config import TrainConfig
+from stmtl.training.evaluation import EvalSet, headline, predict_encoded, score, selection_score
+from stmtl.training.features import MODEL_INPUTS, TaskSpec, collate
+from stmtl.training.freezing import GradualUnfreezer, apply_freeze
+from stmtl.training.optim import build_optimizer, build_scheduler
+from stmtl.training.sampling import Stream, epoch_schedule
+from stmtl.training.weighting import TaskWeighting
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. too many non-finite losses in a row)."""
+
+
+@dataclass
+class TrainStream:
+    """Encoded training rows and the tasks every batch of them trains."""
+
+    specs: list[TaskSpec]
+    rows: list[dict[str, Any]]
+
+
+class MultiTaskTrainer:
+    """Trains a :class:`MultiTaskSentenceTransformer` on several tasks at once.
+
+    Each step draws one batch from one stream (see :mod:`stmtl.training.sampling`), runs the shared encoder
+    and all heads once, sums the losses of the stream's tasks (:class:`TaskWeighting`) and takes an AdamW
+    step. ``Accelerator`` handles device placement, DDP, mixed precision and gradient accumulation, so the same
+    loop runs on a CPU, one GPU, or many processes (``accelerate launch`` / ``torchrun``). With N processes each
+    step's global batch of ``N * batch_size`` examples of one stream is split across them.
+
+    Args:
+        model: The model, heads included.
+        config: The run's configuration.
+        streams: Training streams.
+        dev_sets: Encoded development data for evaluation and model selection.
+        accelerator: The run's ``Accelerator``.
+    """
+
+    def __init__(
+        self,
+        model: MultiTaskSentenceTransformer,
+        config: TrainConfig,
+        streams: list[TrainStream],
+        dev_sets: list[EvalSet],
+        accelerator: Accelerator,
+    ) -> None:
+        self.config, self.streams, self.dev_sets, self.accelerator = config, streams, dev_sets, accelerator
+        self.run_dir = Path(config.output_dir)
+        self.specs = [spec for stream in streams for spec in stream.specs]
+        self.frozen = apply_freeze(model, config.freeze) if config.freeze != "none" else []
+        self.unfreezer = GradualUnfreezer(model, config.unfreeze_every) if config.unfreeze_every else None
+        weights = {task.name: task.weight for task in config.tasks}
+        self.weighting = TaskWeighting([s.name for s in self.specs], weights, config.loss_weighting == "uncertainty")
+        extra = [self.weighting.log_variance] if self.weighting.learned else []
+        optimizer = build_optimizer(
+            model, config.lr_backbone, config.lr_heads, config.weight_decay, config.layer_lr_decay, extra
+        )
+        self.world = accelerator.num_processes
+        self.schedules = self._plan()
+        self.total_steps = self._count_steps()
+        warmup = int(config.warmup_ratio * self.total_steps)
+        self.scheduler = build_scheduler(optimizer, config.scheduler, warmup, self.total_steps)
+        self.weighting.to(accelerator.device)
+        self.model, self.optimizer = accelerator.prepare(model, optimizer)
+        self.unwrapped: MultiTaskSentenceTransformer = accelerator.unwrap_model(self.model)
+        self.state: dict[str, Any] = {
+            "step": 0, "epoch": 0, "batches_done": 0, "best_score": None, "best_checkpoint": None,
+            "evals_without_gain": 0, "skipped_steps": 0,
+        }  # fmt: skip
+        self.last_evaluated_step = -1
+
+    # Planning --------------------------------------------------------------------------------------------------
+
+    def _plan(self) -> list[list[tuple[int, list[int]]]]:
+        """Batch order of every epoch (global batches; a partial batch too small to split is dropped)."""
+        lengths = [Stream([s.name for s in st.specs], [row["length"] for row in st.rows]) for st in self.streams]
+        epochs = max(1, math.ceil(self.config.epochs))
+        plans = []
+        for epoch in range(epochs):
+            plan = epoch_schedule(
+                lengths,
+                self.config.batch_size * self.world,
+                self.config.seed,
+                epoch,
+                self.config.sampling,
+                self.config.temperature,
+                self.config.group_by_length,
+            )
+            plans.append([(k, batch) for k, batch in plan if len(batch) >= self.world])
+        if self.config.epochs < epochs:  # a fractional last epoch
+            keep = int(len(plans[-1]) * (self.config.epochs - (epochs - 1)))
+            plans[-1] = plans[-1][:keep]
+        return plans
+
+    def _count_steps(self) -> int:
+        batches = sum(len(plan) for plan in self.schedules)
+        steps = batches // self.config.gradient_accumulation_steps
+        if self.config.max_steps:
+            steps = min(steps, self.config.max_steps) if steps else self.config.max_steps
+        return max(1, steps)
+
+    # Training --------------------------------------------------------------------------------------------------
+
+    def train(self, resume_from: str | Path | None = None) -> dict[str, Any]:
+        """Run to the end (or early stop); returns the trainer state (best score, best checkpoint, steps)."""
+        if resume_from is not None:
+            self._resume(resume_from)
+        accelerator, config = self.accelerator, self.config
+        running: dict[str, list[float]] = {}
+        nonfinite_in_row = 0
+        start_time = time.perf_counter()
+        bar = tqdm(
+            total=self.total_steps, initial=self.state["step"], desc="Training", unit="step",
+            disable=not accelerator.is_main_process,
+        )  # fmt: skip
+        stop = self.state["step"] >= self.total_steps
+        for epoch in range(self.state["epoch"], len(self.schedules)):
+            if stop:
+                break
+            self.state["epoch"] = epoch
+            for position, (stream_index, indices) in enumerate(self.schedules[epoch]):
+                if position < self.state["batches_done"]:
+                    continue
+                stream = self.streams[stream_index]
+                rows = [stream.rows[i] for i in indices[accelerator.process_index :: self.world]]
+                self.model.train()
+                with accelerator.accumulate(self.model):
+                    losses = self._losses(stream, rows)
+                    accelerator.backward(self.weighting(losses))
+                    finite = True
+                    if accelerator.sync_gradients:
+                        if self.weighting.learned and self.world > 1:
+                            # The loss weights live outside the DDP model: average their gradient by hand.
+                            grad = self.weighting.log_variance.grad
+                            self.weighting.log_variance.grad = accelerator.reduce(grad, reduction="mean")
+                        if self.unfreezer is not None:
+                            self.unfreezer.drop_frozen_grads(self.state["step"])
+                        params = [p for p in self.model.parameters() if p.grad is not None]
+                        norm = accelerator.clip_grad_norm_(params, config.max_grad_norm or float("inf"))
+                        finite = bool(torch.isfinite(torch.as_tensor(norm)))
+                    if finite:
+                        self.optimizer.step()
+                    self.optimizer.zero_grad(set_to_none=True)
+                self.state["batches_done"] = position + 1
+                if not accelerator.sync_gradients:
+                    continue
+                if not finite:
+                    nonfinite_in_row += 1
+                    self.state["skipped_steps"] += 1
+                    self._log({"type": "skipped_step", "step": self.state["step"], "reason": "non-finite gradient"})
+                    if nonfinite_in_row >= config.nan_patience:
+                        raise TrainingError(
+                            f"{nonfinite_in_row} consecutive steps had a non-finite loss or gradient; stopping "
+                            f"(lower the learning rate or use bf16 instead of fp16)"
+                        )
+                    continue
+                nonfinite_in_row = 0
+                self.scheduler.step()
+                self.state["step"] += 1
+                for task, loss in losses.items():
+                    running.setdefault(task, []).append(float(loss.detach()))
+                bar.update(1)
+                bar.set_postfix({task: f"{sum(v[-20:]) / len(v[-20:]):.3f}" for task, v in running.items()})
+                step = self.state["step"]
+                if step % config.log_every == 0:
+                    self._log_train(running, epoch + position / max(1, len(self.schedules[epoch])))
+                    running = {}
+                if self._should_evaluate(step, position, epoch) and self._evaluate_and_checkpoint():
+                    stop = True
+                if step >= self.total_steps or stop:
+                    stop = True
+                    break
+            else:
+                self.state["epoch"], self.state["batches_done"] = epoch + 1, 0
+        bar.close()
+        if self.last_evaluated_step != self.state["step"] or self.state["best_checkpoint"] is None:
+            self._evaluate_and_checkpoint(force=True)
+        self.state["train_seconds"] = round(time.perf_counter() - start_time, 1)
+        accelerator.wait_for_everyone()
+        return self.state
+
+    def _losses(self, stream: TrainStream, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """One forward pass of the shared encoder and every head; the stream's tasks' losses."""
+        batch = collate(rows, self.unwrapped.tokenizer, stream.specs)
+        batch = {key: value.to(self.accelerator.device) for key, value in batch.items()}
+        features = self.model({key: batch[key] for key in MODEL_INPUTS if key in batch})
+        heads = self.unwrapped.heads
+        return {
+            spec.name: heads[spec.name].loss(features[f"{spec.name}_logits"], batch[spec.column], self.config.label_smoothing)
+            for spec in stream.specs
+        }
+
+    def _should_evaluate(self, step: int, position: int, epoch: int) -> bool:
+        if self.config.eval_every:
+            return step % self.config.eval_every == 0
+        return position + 1 == len(self.schedules[epoch])  # end of every epoch
+
+    # Evaluation and checkpoints --------------------------------------------------------------------------------
+
+    def evaluate(self, eval_sets: list[EvalSet]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Score ``eval_sets`` with predictions computed on every process and gathered once."""
+        metrics: dict[str, Any] = {}
+        pairs: dict[str, Any] = {}
+        for eval_set in eval_sets:
+            local = predict_encoded(
+                self.unwrapped, eval_set, self.config.eval_batch_size, self.accelerator.process_index, self.world,
+                self.accelerator.autocast,
+            )  # fmt: skip
+            gathered = gather_object([local]) if self.world > 1 else [local]
+            predictions = {index: result for part in gathered for index, result in part.items()}
+            set_metrics, set_pairs = score(eval_set, predictions)
+            metrics.update(set_metrics)
+            pairs.update(set_pairs)
+        return metrics, pairs
+
+    def _evaluate_and_checkpoint(self, force: bool = False) -> bool:
+        """Evaluate on dev, log, checkpoint, track the best; returns True when early stopping triggers."""
+        self.last_evaluated_step = self.state["step"]
+        metrics, _ = self.evaluate(self.dev_sets) if self.dev_sets else ({}, {})
+        score_now = selection_score(metrics, self.specs) if metrics else None
+        improved = score_now is not None and (self.state["best_score"] is None or score_now > self.state["best_score"])
+        if metrics:
+            self._log({"type": "eval", "split": "dev", "step": self.state["step"], "epoch": self.state["epoch"],
+                       "metrics": headline(metrics, self.specs), "score": score_now})  # fmt: skip
+            if self.accelerator.is_main_process:
+                tqdm.write(f"step {self.state['step']} dev: {json.dumps(headline(metrics, self.specs))}")
+        self.state["evals_without_gain"] = 0 if improved else self.state["evals_without_gain"] + 1
+        path = self.save_checkpoint()
+        if improved or (force and self.state["best_checkpoint"] is None):
+            self.state["best_score"] = score_now
+            self.state["best_checkpoint"] = str(path)
+        patience = self.config.early_stopping_patience
+        return bool(metrics) and patience is not None and self.state["evals_without_gain"] >= patience
+
+    def save_checkpoint(self) -> Path:
+        """Checkpoint the current step (all processes call this; the main one writes)."""
+        accelerator = self.accelerator
+        rngs = gather_object([rng_state()]) if self.world > 1 else [rng_state()]
+        path = self.run_dir / "checkpoints" / f"step-{self.state['step']:07d}"
+        if accelerator.is_main_process:
+            optimizer_state = {
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "weighting": self.weighting.state_dict(),
+            }
+            state = dict(self.state)
+            save_checkpoint(self.run_dir, self.state["step"], self.unwrapped, optimizer_state, state, rngs)
+            protect = state["best_checkpoint"]
+            rotate_checkpoints(self.run_dir, self.config.save_total_limit, protect=protect)
+        accelerator.wait_for_everyone()
+        return path
+
+    def _resume(self, path: str | Path) -> None:
+        """Restore weights, optimizer, scheduler, loss weights, RNG and the position in the data."""
+        from stmtl.loading import load
+
+        optimizer_state, state, rngs = load_checkpoint(path)
+        saved = load(path, device="cpu")
+        self.unwrapped.load_state_dict(saved.state_dict())
+        self.optimizer.load_state_dict(optimizer_state["optimizer"])
+        self.scheduler.load_state_dict(optimizer_state["scheduler"])
+        self.weighting.load_state_dict(optimizer_state["weighting"])
+        set_rng_state(rngs[min(self.accelerator.process_index, len(rngs) - 1)])
+        self.state.update(state)
+        self._log({"type": "resume", "step": self.state["step"], "from": str(path)})
+
+    # Logging ---------------------------------------------------------------------------------------------------
+
+    def _log_train(self, running: dict[str, list[float]], epoch: float) -> None:
+        losses = {task: sum(values) / len(values) for task, values in running.items() if values}
+        if self.world > 1:
+            gathered = gather_object([losses])
+            losses = {t: sum(g[t] for g in gathered if t in g) / sum(t in g for g in gathered) for t in losses}
+        record = {"type": "train", "step": self.state["step"], "epoch": round(epoch, 4), "loss": losses,
+                  "lr": self.scheduler.get_last_lr()[0]}  # fmt: skip
+        if self.weighting.learned:
+            record["task_weights"] = self.weighting.current_weights()
+        self._log(record)
+
+    def _log(self, record: dict[str, Any]) -> None:
+        """Append a record to ``metrics.jsonl`` (and to TensorBoard when enabled); main process only."""
+        if not self.accelerator.is_main_process:
+            return
+        with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        if self.config.report_to != "none":
+            flat = _flatten(record.get("loss", {}), "loss/") | _flatten(record.get("metrics", {}), "dev/")
+            if flat:
+                self.accelerator.log(flat, step=record.get("step"))
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint of a run, if any."""
+    checkpoints = list_checkpoints(run_dir)
+    return checkpoints[-1] if checkpoints else None
+
+
+def _flatten(values: dict[str, Any], prefix: str) -> dict[str, float]:
+    flat: dict[str, float] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat |= _flatten(value, f"{prefix}{key}/")
+        elif isinstance(value, (int, float)):
+            flat[f"{prefix}{key}"] = float(value)
+    return flat
