@@ -124,3 +124,25 @@ def selection_score(metrics: dict[str, Any], specs: list[TaskSpec]) -> float:
     """Mean over tasks of accuracy (sentence) or entity F1 (token): the dev figure that picks the best model."""
     values = [metrics[s.name]["accuracy" if s.kind == "sentence" else "f1"] for s in specs if s.name in metrics]
     return sum(values) / len(values) if values else 0.0
+
+
+def evaluate_model(model: Any, dataset: datasets.Dataset, batch_size: int = 128) -> tuple[dict[str, Any], dict]:
+    """Score every head of ``model`` that ``dataset`` has labels for (``label`` → sentence heads, ``tags`` → token).
+
+    Returns:
+        ``(headline metrics, full metrics)``; see :func:`headline` and :func:`score`.
+    """
+    from stmtl.training.features import encode_dataset
+
+    columns = set(dataset.column_names)
+    specs = [
+        TaskSpec(head.task, head.kind, head.labels)
+        for head in model.heads.values()
+        if ("label" in columns if head.kind == "sentence" else "tags" in columns)
+    ]
+    if not specs:
+        raise ValueError(f"the data has none of the labels this model's heads predict (columns: {sorted(columns)})")
+    encoded = encode_dataset(dataset, model.tokenizer, model.max_seq_length, specs, "evaluation data")
+    eval_set = EvalSet(encoded, specs)
+    metrics, _ = score(eval_set, predict_encoded(model, eval_set, batch_size))
+    return headline(metrics, specs), metrics

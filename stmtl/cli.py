@@ -1,0 +1,162 @@
+"""The ``stmtl`` command line: train, evaluate, predict, encode.
+
+Bad input ends with a one-line ``stmtl: error: ...`` and exit code 2; ``--debug`` shows the traceback instead.
+Heavy imports happen inside the commands, so ``stmtl --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# CLI flag → TrainConfig key, for the flags that override a config.
+TRAIN_FLAGS = {
+    "backbone": str, "epochs": float, "max_steps": int, "batch_size": int, "lr_backbone": float, "lr_heads": float,
+    "layer_lr_decay": float, "warmup_ratio": float, "scheduler": str, "mode": str, "sampling": str,
+    "temperature": float, "loss_weighting": str, "label_smoothing": float, "freeze": str, "unfreeze_every": int,
+    "mixed_precision": str, "gradient_accumulation_steps": int, "max_seq_length": int, "eval_every": int,
+    "early_stopping_patience": int, "save_total_limit": int, "seed": int, "report_to": str,
+}  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stmtl", description="Multi-task sentence-transformers: train and use.")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a multi-task model")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="SNIPS/ATIS-style folder (train|dev|test/{seq.in,seq.out,label})")
+    source.add_argument("--config", help="YAML config with a 'tasks' list (several datasets)")
+    train.add_argument("--output", required=True, help="run folder; ends up holding the best model")
+    train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --output")
+    train.add_argument("--cpu", action="store_true", help="train on the CPU even if a GPU is present")
+    for flag, kind in TRAIN_FLAGS.items():
+        train.add_argument("--" + flag.replace("_", "-"), type=kind, default=None)
+
+    evaluate = commands.add_parser("evaluate", help="score a model on labelled data")
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--data", required=True, help="joint folder, .jsonl or CoNLL file")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--batch-size", type=int, default=128)
+    evaluate.add_argument("--output-json")
+
+    predict = commands.add_parser("predict", help="labels and entities, one JSON line per text")
+    predict.add_argument("--model", required=True)
+    predict.add_argument("texts", nargs="*")
+    predict.add_argument("--input", help="file with one text per line")
+    predict.add_argument("--batch-size", type=int, default=32)
+
+    encode = commands.add_parser("encode", help="sentence embeddings to a .npy file")
+    encode.add_argument("--model", required=True)
+    encode.add_argument("--input", required=True, help="file with one text per line")
+    encode.add_argument("--output", required=True, help="output .npy")
+    encode.add_argument("--batch-size", type=int, default=32)
+    return parser
+
+
+def snips_config(data: str, output: str, overrides: dict[str, Any]) -> Any:
+    """Tasks ``intent`` + ``slots`` on a joint folder, with the CLI defaults."""
+    from stmtl.data import DataError, is_joint_folder
+    from stmtl.training.config import TrainConfig
+
+    if not os.path.isdir(data):
+        raise DataError("no such folder", data)
+    if not is_joint_folder(data):
+        raise DataError("not a joint folder (train/seq.in, train/seq.out, train/label); use --config", data)
+    splits = {split: data if os.path.isdir(os.path.join(data, split)) else None for split in ("dev", "test")}
+    tasks = [
+        {"name": "intent", "kind": "sentence", "train": data, **splits},
+        {"name": "slots", "kind": "token", "train": data, **splits},
+    ]
+    return TrainConfig.from_dict({"output_dir": output, "tasks": tasks, **overrides})
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from stmtl.training.config import TrainConfig
+    from stmtl.training.run import train
+
+    overrides = {flag: getattr(args, flag) for flag in TRAIN_FLAGS if getattr(args, flag) is not None}
+    if args.cpu:
+        overrides["cpu"] = True
+    if args.config:
+        config = TrainConfig.from_yaml(args.config, output_dir=args.output, **overrides)
+    else:
+        config = snips_config(args.data, args.output, overrides)
+    _, results = train(config, resume=args.resume)
+    print(json.dumps({"dev": results["dev"], "test": results["test"], "steps": results["steps"],
+                      "train_seconds": results["train_seconds"], "model": args.output}, indent=2))  # fmt: skip
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from stmtl.data import read_task_data
+    from stmtl.loading import load
+    from stmtl.training.evaluation import evaluate_model
+
+    model = load(args.model)
+    view, _ = evaluate_model(model, read_task_data(args.data, split=args.split), args.batch_size)
+    text = json.dumps(view, indent=2)
+    print(text)
+    if args.output_json:
+        with open(args.output_json, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    return 0
+
+
+def _read_lines(path: str) -> list[str]:
+    with open(path, encoding="utf-8-sig") as handle:
+        return handle.read().splitlines()
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from stmtl.loading import load
+
+    if bool(args.texts) == bool(args.input):
+        raise ValueError("give texts as arguments or --input FILE (one of the two)")
+    texts = args.texts or _read_lines(args.input)
+    model = load(args.model)
+    for text, result in zip(texts, model.iter_predict(texts, batch_size=args.batch_size)):
+        print(json.dumps({"text": text, **result}, ensure_ascii=False), flush=False)
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from stmtl.loading import load
+
+    model = load(args.model)
+    embeddings = model.encode(_read_lines(args.input), batch_size=args.batch_size, show_progress_bar=True)
+    np.save(args.output, embeddings)
+    print(f"{args.output}: {embeddings.shape[0]} embeddings of dimension {embeddings.shape[1]}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "encode": cmd_encode}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``stmtl`` and ``python -m stmtl``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("stmtl: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError, RuntimeError, KeyError) as error:
+        if args.debug:
+            raise
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"stmtl: error: {message}", file=sys.stderr)
+        return 2
