@@ -174,6 +174,7 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
         "train_seconds": state.get("train_seconds"),
         "best_checkpoint": best,
         "skipped_steps": state["skipped_steps"],
+        "num_processes": accelerator.num_processes,
     }
     model = trainer.unwrapped
     model.card_info = {"training_config": config.to_dict(), "metrics": {"dev": results["dev"], "test": results["test"]}}

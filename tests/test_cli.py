@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from stmtl.cli import main
+from tests.helpers import TOY, write_joint_folder
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_backbone, tmp_path_factory) -> tuple[str, str]:
+    data = write_joint_folder(tmp_path_factory.mktemp("snips-like"))
+    run = str(tmp_path_factory.mktemp("run") / "model")
+    flags = ["--epochs", "20", "--batch-size", "4", "--lr-backbone", "2e-3", "--lr-heads", "1e-2", "--eval-every", "40"]
+    assert main(["train", "--data", data, "--output", run, "--backbone", tiny_backbone, "--cpu", *flags]) == 0
+    return data, run
+
+
+def test_cli_train_then_evaluate_json_shape(trained, capsys, tmp_path) -> None:
+    data, run = trained
+    capsys.readouterr()
+    out = tmp_path / "scores.json"
+    assert main(["evaluate", "--model", run, "--data", data, "--split", "test", "--output-json", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed) == {"intent", "slots", "exact_match"}
+    assert set(printed["intent"]) == {"accuracy", "macro_f1"}
+    assert set(printed["slots"]) == {"precision", "recall", "f1"}
+    assert printed["intent"]["accuracy"] == 1.0 and printed["slots"]["f1"] == 1.0
+    assert json.loads(out.read_text()) == printed
+
+
+def test_cli_predict_one_json_line_per_text(trained, capsys, tmp_path) -> None:
+    _, run = trained
+    capsys.readouterr()
+    assert main(["predict", "--model", run, TOY[0][0], "weather in new york"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["text"] for line in lines] == [TOY[0][0], "weather in new york"]
+    assert lines[0]["intent"]["label"] == "PlayMusic"
+    for line in lines:
+        for entity in line["slots"]:
+            assert line["text"][entity["start"] : entity["end"]] == entity["text"]
+
+
+def test_cli_encode_writes_npy(trained, capsys, tmp_path) -> None:
+    _, run = trained
+    texts = tmp_path / "texts.txt"
+    texts.write_text("play a song\nbook a table\n\n")
+    assert main(["encode", "--model", run, "--input", str(texts), "--output", str(tmp_path / "e.npy")]) == 0
+    assert np.load(tmp_path / "e.npy").shape == (3, 32)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--data", "/no/such/folder", "--output", "OUT"],
+        ["evaluate", "--model", "/no/such/model", "--data", "."],
+        ["predict", "--model", "/no/such/model", "hello"],
+    ],
+)
+def test_cli_bad_input_one_line_exit_2(argv, capsys, tmp_path) -> None:
+    argv = [arg.replace("OUT", str(tmp_path / "out")) for arg in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("stmtl: error:") and "\n" not in err and "/no/such/" in err
+    assert "Traceback" not in err
+
+
+def test_cli_bad_data_row_names_file_and_line(tmp_path, capsys, tiny_backbone) -> None:
+    data = write_joint_folder(tmp_path / "data")
+    seq_out = tmp_path / "data" / "train" / "seq.out"
+    lines = seq_out.read_text().splitlines()
+    lines[2] = "O O"
+    seq_out.write_text("\n".join(lines) + "\n")
+    assert main(["train", "--data", data, "--output", str(tmp_path / "run"), "--backbone", tiny_backbone]) == 2
+    err = capsys.readouterr().err
+    assert "seq.out:3:" in err and err.count("\n") == 1
+
+
+def test_cli_unknown_config_key_named(tmp_path, capsys) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("tasks: []\nepocs: 3\n")
+    assert main(["train", "--config", str(config), "--output", str(tmp_path / "run")]) == 2
+    assert "'epocs'" in capsys.readouterr().err

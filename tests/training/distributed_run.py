@@ -1,0 +1,23 @@
+"""Two-process CPU training for ``test_distributed.py``: ``torchrun --nproc_per_node 2 distributed_run.py RUN BACKBONE``.
+
+Each rank trains the toy set and saves its final weights as ``rank<r>.safetensors`` in the run folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from safetensors.torch import save_file  # noqa: E402
+
+from stmtl.training.run import train  # noqa: E402
+from tests.helpers import toy_config  # noqa: E402
+
+run_dir, backbone = sys.argv[1], sys.argv[2]
+model, results = train(toy_config(run_dir, backbone, max_steps=8, eval_every=4))
+rank = int(os.environ.get("RANK", "0"))
+state = {name: tensor.detach().contiguous().clone() for name, tensor in model.state_dict().items()}
+save_file(state, os.path.join(run_dir, f"rank{rank}.safetensors"))

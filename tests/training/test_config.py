@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from stmtl.training.config import ConfigError, TrainConfig
+
+TASK = {"name": "intent", "kind": "sentence", "train": "data.jsonl"}
+
+
+def test_config_unknown_key_named() -> None:
+    with pytest.raises(ConfigError, match="'lerning_rate'"):
+        TrainConfig.from_dict({"output_dir": "x", "tasks": [TASK], "lerning_rate": 1})
+
+
+def test_config_unknown_task_key_named() -> None:
+    with pytest.raises(ConfigError, match=r"tasks\[0\].wieght"):
+        TrainConfig.from_dict({"output_dir": "x", "tasks": [{**TASK, "wieght": 2}]})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("epochs", "three"), ("batch_size", 2.5), ("mode", "parallel"), ("group_by_length", "yes")]
+)
+def test_config_wrong_type_named(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        TrainConfig.from_dict({"output_dir": "x", "tasks": [TASK], key: value})
+
+
+def test_config_missing_task_field_named() -> None:
+    with pytest.raises(ConfigError, match=r"tasks\[0\].kind"):
+        TrainConfig.from_dict({"output_dir": "x", "tasks": [{"name": "a", "train": "f"}]})
+
+
+def test_config_yaml_with_overrides(tmp_path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("output_dir: out\nepochs: 2\ntasks:\n  - {name: intent, kind: sentence, train: a.jsonl}\n")
+    config = TrainConfig.from_yaml(path, epochs=3.0, output_dir=None)
+    assert config.epochs == 3.0 and config.output_dir == "out" and config.tasks[0].train == "a.jsonl"
+
+
+def test_config_bad_yaml_named(tmp_path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("tasks: [unclosed\n")
+    with pytest.raises(ConfigError, match="c.yaml"):
+        TrainConfig.from_yaml(path)

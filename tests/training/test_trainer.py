@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+import stmtl
+from stmtl.training.checkpoint import list_checkpoints
+from stmtl.training.config import ConfigError
+from stmtl.training.run import train
+from tests.helpers import TOY, toy_config
+
+
+@pytest.fixture(scope="module")
+def overfit(tiny_backbone, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("overfit")
+    model, results = train(toy_config(run_dir, tiny_backbone))
+    return run_dir, model, results
+
+
+def test_trainer_overfits_then_round_trips(overfit) -> None:
+    run_dir, model, results = overfit
+    assert results["dev"]["intent"]["accuracy"] == 1.0
+    assert results["dev"]["slots"]["f1"] == 1.0
+    assert results["dev"]["exact_match"] == 1.0
+    texts = [text for text, _, _ in TOY]
+    predictions = model.predict(texts)
+    assert [p["intent"]["label"] for p in predictions] == [label for _, label, _ in TOY]
+    reloaded = stmtl.load(run_dir, device="cpu")
+    assert reloaded.predict(texts) == predictions
+    entity = predictions[TOY.index(next(row for row in TOY if "new york" in row[0]))]["slots"]
+    assert {"label": "city", "text": "new york"}.items() <= next(e for e in entity if e["label"] == "city").items()
+
+
+def test_trainer_run_folder_artifacts(overfit) -> None:
+    run_dir, _, results = overfit
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert {"train", "eval"} <= {record["type"] for record in records}
+    assert (run_dir / "training_config.json").is_file() and (run_dir / "results.json").is_file()
+    for name in ("loss.png", "eval_metrics.png", "confusion_intent.png"):
+        assert (run_dir / "plots" / name).read_bytes().startswith(b"\x89PNG")
+    card = (run_dir / "README.md").read_text()
+    assert "Training config" in card and "Metrics" in card and "lr_backbone" in card
+    assert len(list_checkpoints(run_dir)) <= 3  # last 2 plus the best
+    assert results["best_checkpoint"] and (run_dir / "checkpoints").is_dir()
+
+
+def test_trainer_resume_equals_uninterrupted(tiny_backbone, tmp_path) -> None:
+    full = tmp_path / "full"
+    config = dict(epochs=4, eval_every=6, save_total_limit=10, tasks_dev=None)
+    config.pop("tasks_dev")
+    train(toy_config(full, tiny_backbone, **config, max_steps=12))
+    middle, last = list_checkpoints(full)[0], list_checkpoints(full)[-1]
+    assert middle.name == "step-0000006" and last.name == "step-0000012"
+
+    resumed = tmp_path / "resumed"
+    (resumed / "checkpoints").mkdir(parents=True)
+    shutil.copytree(middle, resumed / "checkpoints" / middle.name)
+    train(toy_config(resumed, tiny_backbone, **config, max_steps=12), resume=True)
+    a = stmtl.load(last, device="cpu").state_dict()
+    b = stmtl.load(resumed / "checkpoints" / last.name, device="cpu").state_dict()
+    for name in a:
+        assert torch.allclose(a[name], b[name], atol=1e-6), name
+
+
+def test_trainer_refuses_fully_frozen(tiny_backbone, tmp_path) -> None:
+    with pytest.raises(ValueError, match="nothing to train"):
+        train(toy_config(tmp_path, tiny_backbone, freeze="all"))
+
+
+def test_trainer_resume_without_checkpoint_is_clear(tiny_backbone, tmp_path) -> None:
+    with pytest.raises(ConfigError, match="no complete checkpoint"):
+        train(toy_config(tmp_path, tiny_backbone), resume=True)
+
+
+def test_trainer_frozen_backbone_bit_identical(tiny_backbone, tmp_path) -> None:
+    from stmtl.backbone import encoder_modules
+
+    model, _ = train(toy_config(tmp_path, tiny_backbone, freeze="backbone", epochs=2))
+    original = encoder_modules(tiny_backbone)[0].state_dict()
+    trained = model[0].state_dict()
+    assert all(torch.equal(original[name], trained[name]) for name in original)
+    assert not torch.equal(model.heads["intent"].classifier[-1].weight, torch.zeros(1))
+
+
+def test_trainer_skips_non_finite_steps_then_stops(tiny_backbone, tmp_path, monkeypatch) -> None:
+    from stmtl.heads import TaskHead
+    from stmtl.training.trainer import TrainingError
+
+    monkeypatch.setattr(TaskHead, "loss", lambda self, logits, targets, label_smoothing=0.0: logits.sum() * float("nan"))
+    with pytest.raises(TrainingError, match="3 consecutive"):
+        train(toy_config(tmp_path, tiny_backbone, nan_patience=3))
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert sum(record["type"] == "skipped_step" for record in records) == 3
