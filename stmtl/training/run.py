@@ -106,6 +106,11 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
         The best model and ``{"dev": ..., "test": ..., "train_seconds": ..., "steps": ...}``.
     """
     check_output_dir(config.output_dir)
+    if config.report_to == "tensorboard":
+        from accelerate.utils import is_tensorboard_available
+
+        if not is_tensorboard_available():
+            raise ConfigError("report_to 'tensorboard' needs the tensorboard package: pip install tensorboard")
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
