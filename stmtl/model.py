@@ -53,6 +53,39 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         """The task heads by task name, in model order."""
         return {module.task: module for module in self if isinstance(module, TaskHead)}
 
+    def encode(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """``SentenceTransformer.encode`` with text inputs checked and one truncation warning per call.
+
+        Raises:
+            TypeError: If an item of a batch is not a string, naming its index.
+        """
+        if not isinstance(inputs, (str, list, tuple)) and hasattr(inputs, "__iter__") and not hasattr(inputs, "shape"):
+            inputs = list(inputs)
+        if isinstance(inputs, (list, tuple)):
+            for index, item in enumerate(inputs):
+                if not isinstance(item, str):
+                    raise TypeError(f"inputs[{index}] is {type(item).__name__}, expected str")
+        elif not isinstance(inputs, str):
+            raise TypeError(f"inputs must be a string or a list of strings, got {type(inputs).__name__}")
+        self._at_limit = 0
+        try:
+            return super().encode(inputs, *args, **kwargs)
+        finally:
+            if self._at_limit:
+                logger.warning(
+                    f"{self._at_limit} text(s) reached max_seq_length={self.max_seq_length} tokens; "
+                    "anything longer was truncated"
+                )
+            self._at_limit = 0
+
+    def preprocess(self, inputs: Any, prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        features = super().preprocess(inputs, prompt, **kwargs)
+        if "attention_mask" in features and self.max_seq_length:
+            self._at_limit = getattr(self, "_at_limit", 0) + int(
+                (features["attention_mask"].sum(dim=1) >= self.max_seq_length).sum()
+            )
+        return features
+
     def predict(
         self,
         texts: Iterable[str],
@@ -115,6 +148,7 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
                     bar.update(len(indices))
                 offset += len(window)
                 yield from results
+        self._at_limit = 0
         if truncated:
             logger.warning(
                 f"{truncated} text(s) exceeded max_seq_length={self.max_seq_length} tokens and were truncated; "

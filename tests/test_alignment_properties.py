@@ -1,0 +1,55 @@
+"""Property tests: for any text and any tags, spans are exact slices, never overlap, and tags round-trip."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stmtl.alignment import align_labels, first_pieces, join_words, piece_word_ids, split_words
+from stmtl.bio import decode_entities
+from tests.conftest import make_tokenizer
+
+TOKENIZER = make_tokenizer()
+WORD_CHARS = st.sampled_from(list("abcxyz0189éüñ.,!?'-()播放周🌧️\u0301") + ["ab", "São", "qq"])
+SPACES = st.sampled_from([" ", "  ", "\t", "\n", " \u00a0 "])
+TAGS = st.sampled_from(["O", "B-a", "I-a", "B-b", "I-b"])
+
+
+@st.composite
+def texts(draw) -> str:
+    words = draw(st.lists(st.lists(WORD_CHARS, min_size=1, max_size=4).map("".join), max_size=12))
+    gaps = draw(st.lists(SPACES, min_size=len(words) + 1, max_size=len(words) + 1))
+    return "".join(gap + word for gap, word in zip(gaps, words)) + gaps[-1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts(), st.data())
+def test_decoded_entities_are_exact_disjoint_slices(text: str, data) -> None:
+    spans = split_words(text)
+    tags = data.draw(st.lists(TAGS, min_size=len(spans), max_size=len(spans)))
+    entities = decode_entities(text, spans, tags, [1.0] * len(spans))
+    previous_end = -1
+    for entity in entities:
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+        assert entity["start"] >= previous_end and entity["end"] > entity["start"]
+        previous_end = entity["end"]
+    assert len(entities) == sum(tag != "O" and (tag[0] == "B" or i == 0 or tags[i - 1][2:] != tag[2:] or tags[i - 1] == "O")
+                                for i, tag in enumerate(tags))  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(WORD_CHARS, min_size=1, max_size=4).map("".join).filter(str.strip), max_size=10), st.data())
+def test_word_tags_round_trip_through_pieces(words: list[str], data) -> None:
+    words = [w for w in words if not any(c.isspace() for c in w)]
+    text, spans = join_words(words)
+    labels = data.draw(st.lists(st.integers(0, 4), min_size=len(words), max_size=len(words)))
+    offsets = TOKENIZER(text, return_offsets_mapping=True)["offset_mapping"]
+    word_ids = piece_word_ids(offsets, spans)
+    piece_labels = align_labels(word_ids, labels)
+    positions = first_pieces(word_ids, len(words))
+    recovered = [None if p is None else piece_labels[p] for p in positions]
+    assert [r for r in recovered if r is not None] == [lab for lab, p in zip(labels, positions) if p is not None]
+    # A word loses its piece only if the tokenizer dropped all its characters (e.g. a lone combining accent).
+    for word, position in zip(words, positions):
+        if position is None:
+            assert TOKENIZER.backend_tokenizer.normalizer.normalize_str(word).strip() == ""
