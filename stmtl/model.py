@@ -141,7 +141,9 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
                 results: list[dict[str, Any] | None] = [None] * len(window)
                 for start in range(0, len(window), batch_size):
                     indices = order[start : start + batch_size]
-                    batch_results, batch_truncated = self._predict_batch([window[i] for i in indices], output_embedding)
+                    batch_results, batch_truncated = self._predict_batch(
+                        [window[i] for i in indices], output_embedding
+                    )
                     truncated += batch_truncated
                     for index, result in zip(indices, batch_results):
                         results[index] = result

@@ -57,8 +57,7 @@ def render_model_card(model: MultiTaskSentenceTransformer) -> str:
         "",
         'model = stmtl.load("PATH")',
         'model.predict(["Book a table for two at Nobu in Malibu at 8pm"])  # labels and entity spans',
-        'model.encode(["a sentence"])  # sentence embeddings, dimension '
-        f"{model.get_embedding_dimension()}",
+        f'model.encode(["a sentence"])  # sentence embeddings, dimension {model.get_embedding_dimension()}',
         "```",
         "",
         "`SentenceTransformer(PATH, trust_remote_code=True)` also loads it (with stmtl installed).",

@@ -24,6 +24,7 @@ def two_task_model(backbone: str, dim: int, seed: int = 0) -> stmtl.MultiTaskSen
     heads = [SentenceClassificationHead("intent", INTENTS, dim), TokenClassificationHead("ner", TAGS, dim)]
     return stmtl.build(heads, backbone=backbone, device="cpu")
 
+
 # A 16-sentence two-task toy set: intents and IOB2 slots.
 TOY = [
     ("play music by adele", "PlayMusic", "O O O B-artist"),

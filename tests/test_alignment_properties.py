@@ -33,8 +33,12 @@ def test_decoded_entities_are_exact_disjoint_slices(text: str, data) -> None:
         assert text[entity["start"] : entity["end"]] == entity["text"]
         assert entity["start"] >= previous_end and entity["end"] > entity["start"]
         previous_end = entity["end"]
-    assert len(entities) == sum(tag != "O" and (tag[0] == "B" or i == 0 or tags[i - 1][2:] != tag[2:] or tags[i - 1] == "O")
-                                for i, tag in enumerate(tags))  # fmt: skip
+    # An entity opens at every B- tag and at every I- tag that does not continue the same type.
+    opens = [
+        tag != "O" and (tag.startswith("B-") or i == 0 or tags[i - 1] == "O" or tags[i - 1][2:] != tag[2:])
+        for i, tag in enumerate(tags)
+    ]
+    assert len(entities) == sum(opens)
 
 
 @settings(max_examples=150, deadline=None)

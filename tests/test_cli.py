@@ -13,7 +13,18 @@ from tests.helpers import TOY, write_joint_folder
 def trained(tiny_backbone, tmp_path_factory) -> tuple[str, str]:
     data = write_joint_folder(tmp_path_factory.mktemp("snips-like"))
     run = str(tmp_path_factory.mktemp("run") / "model")
-    flags = ["--epochs", "20", "--batch-size", "4", "--lr-backbone", "2e-3", "--lr-heads", "1e-2", "--eval-every", "40"]
+    flags = [
+        "--epochs",
+        "20",
+        "--batch-size",
+        "4",
+        "--lr-backbone",
+        "2e-3",
+        "--lr-heads",
+        "1e-2",
+        "--eval-every",
+        "40",
+    ]
     assert main(["train", "--data", data, "--output", run, "--backbone", tiny_backbone, "--cpu", *flags]) == 0
     return data, run
 

@@ -55,14 +55,16 @@ def test_sigkill_after_checkpoint_then_resume_equals_uninterrupted(tiny_backbone
 
 def test_sigkill_during_save_never_leaves_partial_model(tiny_backbone, tmp_path) -> None:
     script = tmp_path / "save_loop.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import sys
         from tests.helpers import two_task_model
         model = two_task_model({tiny_backbone!r}, dim=32)
         while True:
             model.save({str(tmp_path / "model")!r})
             print("saved", flush=True)
-    """))
+    """)
+    )
     reference = None
     for delay in (0.0, 0.05, 0.13, 0.31):
         process = subprocess.Popen([sys.executable, str(script)], env=ENV, stdout=subprocess.PIPE, text=True)

@@ -21,11 +21,17 @@ def _unsafe_calls(source: str) -> list[str]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [alias.name for alias in node.names] + [getattr(node, "module", None) or ""]
-            found += [f"line {node.lineno}: import {n}" for n in names if n.split(".")[0] in {"pickle", "dill", "cloudpickle"}]
+            found += [
+                f"line {node.lineno}: import {n}"
+                for n in names
+                if n.split(".")[0] in {"pickle", "dill", "cloudpickle"}
+            ]
         if isinstance(node, ast.Call):
             keywords = {k.arg: k.value for k in node.keywords}
             if ast.unparse(node.func) == "torch.load":
-                safe = isinstance(keywords.get("weights_only"), ast.Constant) and keywords["weights_only"].value is True
+                safe = (
+                    isinstance(keywords.get("weights_only"), ast.Constant) and keywords["weights_only"].value is True
+                )
                 if not safe:
                     found.append(f"line {node.lineno}: torch.load without weights_only=True")
             trust = keywords.get("trust_remote_code")
@@ -40,7 +46,9 @@ def test_package_has_no_unsafe_loads() -> None:
 
 
 def test_unsafe_call_detector_catches_each_pattern() -> None:
-    source = "import pickle\nimport torch\ntorch.load('x')\nf(trust_remote_code=True)\ntorch.load('y', weights_only=True)\n"
+    source = (
+        "import pickle\nimport torch\ntorch.load('x')\nf(trust_remote_code=True)\ntorch.load('y', weights_only=True)\n"
+    )
     assert len(_unsafe_calls(source)) == 3
 
 

@@ -147,9 +147,7 @@ def _string_list(obj: dict[str, Any], key: str, file: Path, line_no: int) -> lis
         raise DataError(f"{key!r} must be a list of strings, got {_json_type(value)}", file, line_no)
     for index, item in enumerate(value):
         if not isinstance(item, str):
-            raise DataError(
-                f"{key!r} must be a list of strings, item {index} is {_json_type(item)}", file, line_no
-            )
+            raise DataError(f"{key!r} must be a list of strings, item {index} is {_json_type(item)}", file, line_no)
     return value
 
 

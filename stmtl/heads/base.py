@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 try:
     from typing import Self
 except ImportError:  # Python 3.10
-    from typing_extensions import Self
+    from typing import Self
 
 import torch
 from safetensors import SafetensorError

@@ -134,7 +134,7 @@ def plot_eval_metrics(records: list[dict], path: str | Path, split: str = "dev")
         ax.set_title(name)
         ax.set_ylabel("score")
         ax.legend(fontsize=8)
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
     fig.suptitle(f"Evaluation metrics ({split})")
     fig.tight_layout()

@@ -71,7 +71,10 @@ def make_heads(config: TrainConfig, specs: list[TaskSpec], dim: int) -> list:
     options = {task.name: task for task in config.tasks}
     return [
         classes[spec.kind](
-            spec.name, spec.labels, dim, dropout=options[spec.name].dropout,
+            spec.name,
+            spec.labels,
+            dim,
+            dropout=options[spec.name].dropout,
             hidden_features=options[spec.name].hidden_features,
         )  # fmt: skip
         for spec in specs
@@ -150,7 +153,11 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
         name = f"train data of {'+'.join(task.name for task in group)}"
         encoded = encode_dataset(data, tokenizer, max_length, group_specs, name)
         columns = ["length", "input_ids", "attention_mask", "token_type_ids", *(s.column for s in group_specs)]
-        streams.append(TrainStream(group_specs, encoded.select_columns([c for c in columns if c in encoded.column_names]).to_list()))
+        streams.append(
+            TrainStream(
+                group_specs, encoded.select_columns([c for c in columns if c in encoded.column_names]).to_list()
+            )
+        )
     dev_groups = group_by_source(config.tasks, "dev", True)
     dev_sets = [EvalSet(data, s) for s, data in encode_sets(dev_groups, "dev", "dev", specs, tokenizer, max_length)]
 
@@ -168,7 +175,9 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
         trainer.unwrapped.load_state_dict(load(best, device="cpu").state_dict())
     dev_metrics, dev_pairs = trainer.evaluate(dev_sets) if dev_sets else ({}, {})
     test_groups = group_by_source(config.tasks, "test", True)
-    test_sets = [EvalSet(data, s) for s, data in encode_sets(test_groups, "test", "test", specs, tokenizer, max_length)]
+    test_sets = [
+        EvalSet(data, s) for s, data in encode_sets(test_groups, "test", "test", specs, tokenizer, max_length)
+    ]
     test_metrics, _ = trainer.evaluate(test_sets) if test_sets else ({}, {})
     results = {
         "dev": headline(dev_metrics, ordered),
@@ -182,7 +191,10 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
         "num_processes": accelerator.num_processes,
     }
     model = trainer.unwrapped
-    model.card_info = {"training_config": config.to_dict(), "metrics": {"dev": results["dev"], "test": results["test"]}}
+    model.card_info = {
+        "training_config": config.to_dict(),
+        "metrics": {"dev": results["dev"], "test": results["test"]},
+    }
     if accelerator.is_main_process:
         save_model_into_run(model, run_dir)
         (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=float))
@@ -211,4 +223,6 @@ def _write_plots(run_dir: Path, specs: list[TaskSpec], dev_pairs: dict[str, Any]
         if spec.kind == "sentence" and spec.name in dev_pairs:
             references, predictions = dev_pairs[spec.name]
             path = run_dir / "plots" / f"confusion_{spec.name}.png"
-            plot_confusion_matrix(references, predictions, spec.labels, path, title=f"{spec.name}: dev confusion matrix")
+            plot_confusion_matrix(
+                references, predictions, spec.labels, path, title=f"{spec.name}: dev confusion matrix"
+            )

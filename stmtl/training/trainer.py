@@ -214,7 +214,9 @@ class MultiTaskTrainer:
         features = self.model({key: batch[key] for key in MODEL_INPUTS if key in batch})
         heads = self.unwrapped.heads
         return {
-            spec.name: heads[spec.name].loss(features[f"{spec.name}_logits"], batch[spec.column], self.config.label_smoothing)
+            spec.name: heads[spec.name].loss(
+                features[f"{spec.name}_logits"], batch[spec.column], self.config.label_smoothing
+            )
             for spec in stream.specs
         }
 

@@ -35,7 +35,9 @@ def test_sentence_head_decode_label_and_probability() -> None:
     features = {"intent_logits": torch.tensor([[0.0, 0.0], [2.0, 0.0]])}
     decoded = head.decode(features, TextBatch(texts=["x", "y"], word_spans=[[], []], word_ids=[[], []]))
     assert decoded[0] == {"label": "a", "score": pytest.approx(0.5)}
-    assert decoded[1]["label"] == "a" and decoded[1]["score"] == pytest.approx(torch.tensor([2.0, 0]).softmax(0)[0].item())
+    assert decoded[1]["label"] == "a" and decoded[1]["score"] == pytest.approx(
+        torch.tensor([2.0, 0]).softmax(0)[0].item()
+    )
 
 
 @pytest.mark.parametrize(

@@ -52,14 +52,14 @@ def test_token_classification_add_batch_matches_single_compute() -> None:
 def test_token_classification_length_mismatch_names_example() -> None:
     # In memory: a metric whose compute raised keeps its cache-file lock, which would stall the next test by 1 s.
     with pytest.raises(ValueError, match="example 1"):
-        TokenClassificationMetric(keep_in_memory=True).compute(predictions=[["O"], ["O", "O"]], references=[["O"], ["O"]])
+        TokenClassificationMetric(keep_in_memory=True).compute(
+            predictions=[["O"], ["O", "O"]], references=[["O"], ["O"]]
+        )
 
 
 def test_token_classification_unknown_mode_raises() -> None:
     with pytest.raises(ValueError, match="mode"):
-        TokenClassificationMetric(keep_in_memory=True).compute(
-            predictions=[["O"]], references=[["O"]], mode="partial"
-        )
+        TokenClassificationMetric(keep_in_memory=True).compute(predictions=[["O"]], references=[["O"]], mode="partial")
 
 
 def test_token_classification_empty_input_gives_zeros() -> None:

@@ -30,8 +30,7 @@ def test_warn_unknown_labels_logs_once_with_counts(caplog: pytest.LogCaptureFixt
     assert len(caplog.records) == 1
     assert caplog.records[0].levelno == logging.WARNING
     assert caplog.records[0].getMessage() == (
-        "task 'intent': 3 evaluation labels are not in the model's label set and count as wrong: "
-        "{'a#b': 2, 'Foo': 1}"
+        "task 'intent': 3 evaluation labels are not in the model's label set and count as wrong: {'a#b': 2, 'Foo': 1}"
     )
 
 

@@ -1,4 +1,6 @@
-"""Two-process CPU training for ``test_distributed.py``: ``torchrun --nproc_per_node 2 distributed_run.py RUN BACKBONE``.
+"""Two-process CPU training for ``test_distributed.py``.
+
+Usage: ``torchrun --nproc_per_node 2 distributed_run.py RUN_DIR BACKBONE``.
 
 Each rank trains the toy set and saves its final weights as ``rank<r>.safetensors`` in the run folder.
 """

@@ -61,8 +61,10 @@ def test_plot_run_writes_pngs(tmp_path: Path) -> None:
 
 def test_plot_run_train_only(tmp_path: Path) -> None:
     (tmp_path / "metrics.jsonl").write_text(
-        json.dumps({"type": "train", "step": 1, "loss": {"a": 1e-4}}) + "\n"
-        + json.dumps({"type": "train", "step": 2, "loss": {"a": 10.0}}) + "\n",
+        json.dumps({"type": "train", "step": 1, "loss": {"a": 1e-4}})
+        + "\n"
+        + json.dumps({"type": "train", "step": 2, "loss": {"a": 10.0}})
+        + "\n",
         encoding="utf-8",
     )
     paths = plot_run(tmp_path)

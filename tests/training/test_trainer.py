@@ -89,7 +89,9 @@ def test_trainer_skips_non_finite_steps_then_stops(tiny_backbone, tmp_path, monk
     from stmtl.heads import TaskHead
     from stmtl.training.trainer import TrainingError
 
-    monkeypatch.setattr(TaskHead, "loss", lambda self, logits, targets, label_smoothing=0.0: logits.sum() * float("nan"))
+    monkeypatch.setattr(
+        TaskHead, "loss", lambda self, logits, targets, label_smoothing=0.0: logits.sum() * float("nan")
+    )
     with pytest.raises(TrainingError, match="3 consecutive"):
         train(toy_config(tmp_path, tiny_backbone, nan_patience=3))
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
