@@ -41,9 +41,8 @@ def main() -> None:
     embeddings = encoder.encode(SENTENCES)
     print(f"\nembeddings: shape {embeddings.shape}, dtype {embeddings.dtype}")
     for sentence, vector in zip(SENTENCES, embeddings):
-        print(
-            f"  {sentence[:44]:<44} [{', '.join(f'{x:+.3f}' for x in vector[:5])}, ...] norm {np.linalg.norm(vector):.3f}"
-        )
+        head = ", ".join(f"{x:+.3f}" for x in vector[:5])
+        print(f"  {sentence[:44]:<44} [{head}, ...] norm {np.linalg.norm(vector):.3f}")
 
     # 3. Cosine similarity: paraphrases and same-intent sentences score high, different topics low.
     similarity = encoder.similarity(embeddings, embeddings).numpy()
