@@ -56,9 +56,14 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
     def encode(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """``SentenceTransformer.encode`` with text inputs checked and one truncation warning per call.
 
+        A generator or other one-shot iterable is read lazily, ``batch_size * 16`` texts at a time, so only the
+        embeddings are held in memory, never the whole input.
+
         Raises:
             TypeError: If an item of a batch is not a string, naming its index.
         """
+        if isinstance(inputs, Iterator):
+            return self._encode_lazily(inputs, *args, **kwargs)
         if not isinstance(inputs, (str, list, tuple)) and hasattr(inputs, "__iter__") and not hasattr(inputs, "shape"):
             inputs = list(inputs)
         if isinstance(inputs, (list, tuple)):
@@ -77,6 +82,24 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
                     "anything longer was truncated"
                 )
             self._at_limit = 0
+
+    def _encode_lazily(self, inputs: Iterator[str], *args: Any, **kwargs: Any) -> Any:
+        """Encode an iterator window by window and join the results as ``encode`` would return them."""
+        batch_size = kwargs.get("batch_size", args[2] if len(args) > 2 else 32)
+        parts, offset = [], 0
+        while window := list(islice(inputs, batch_size * SORT_WINDOW_BATCHES)):
+            for index, item in enumerate(window):
+                if not isinstance(item, str):
+                    raise TypeError(f"inputs[{offset + index}] is {type(item).__name__}, expected str")
+            parts.append(self.encode(window, *args, **kwargs))
+            offset += len(window)
+        if not parts:
+            return self.encode([], *args, **kwargs)
+        if isinstance(parts[0], np.ndarray):
+            return np.concatenate(parts)
+        if isinstance(parts[0], torch.Tensor):
+            return torch.cat(parts)
+        return [item for part in parts for item in part]
 
     def preprocess(self, inputs: Any, prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
         features = super().preprocess(inputs, prompt, **kwargs)

@@ -87,3 +87,17 @@ def test_evaluate_unknown_labels_counted_wrong_with_one_warning(model, caplog) -
     assert view["intent"]["accuracy"] == 0.0
     messages = [r.getMessage() for r in caplog.records if "not in the model's label set" in r.getMessage()]
     assert len(messages) == 1 and "'a#b': 2" in messages[0]
+
+
+def test_encode_generator_read_in_windows_equals_list(model) -> None:
+    texts = [f"play song {i} " + "x" * (i % 5) for i in range(300)]
+    consumed = []
+
+    def generate():
+        for text in texts:
+            consumed.append(text)
+            yield text
+
+    lazy = model.encode(generate(), batch_size=4)
+    assert len(consumed) == 300 and lazy.shape == (300, 32)
+    assert np.allclose(lazy, model.encode(texts, batch_size=4), atol=1e-6)
