@@ -136,7 +136,7 @@ class MultiTaskTrainer:
         accelerator, config = self.accelerator, self.config
         running: dict[str, list[float]] = {}
         nonfinite_in_row = 0
-        start_time = time.perf_counter()
+        start_time = self.start_time = time.perf_counter()
         bar = tqdm(
             total=self.total_steps, initial=self.state["step"], desc="Training", unit="step",
             disable=not accelerator.is_main_process,
@@ -151,24 +151,7 @@ class MultiTaskTrainer:
                     continue
                 stream = self.streams[stream_index]
                 rows = [stream.rows[i] for i in indices[accelerator.process_index :: self.world]]
-                self.model.train()
-                with accelerator.accumulate(self.model):
-                    losses = self._losses(stream, rows)
-                    accelerator.backward(self.weighting(losses))
-                    finite = True
-                    if accelerator.sync_gradients:
-                        if self.weighting.learned and self.world > 1:
-                            # The loss weights live outside the DDP model: average their gradient by hand.
-                            grad = self.weighting.log_variance.grad
-                            self.weighting.log_variance.grad = accelerator.reduce(grad, reduction="mean")
-                        if self.unfreezer is not None:
-                            self.unfreezer.drop_frozen_grads(self.state["step"])
-                        params = [p for p in self.model.parameters() if p.grad is not None]
-                        norm = accelerator.clip_grad_norm_(params, config.max_grad_norm or float("inf"))
-                        finite = bool(torch.isfinite(torch.as_tensor(norm)))
-                    if finite:
-                        self.optimizer.step()
-                    self.optimizer.zero_grad(set_to_none=True)
+                losses, finite = self.training_step(stream, rows)
                 self.state["batches_done"] = position + 1
                 if not accelerator.sync_gradients:
                     continue
@@ -206,6 +189,33 @@ class MultiTaskTrainer:
         self.state["train_seconds"] = round(time.perf_counter() - start_time, 1)
         accelerator.wait_for_everyone()
         return self.state
+
+    def training_step(self, stream: TrainStream, rows: list[dict[str, Any]]) -> tuple[dict[str, torch.Tensor], bool]:
+        """Forward, backward and (at accumulation boundaries) clip + AdamW step on one batch of ``rows``.
+
+        Returns:
+            The per-task losses and whether the gradient was finite (a non-finite step is not applied).
+        """
+        accelerator = self.accelerator
+        self.model.train()
+        with accelerator.accumulate(self.model):
+            losses = self._losses(stream, rows)
+            accelerator.backward(self.weighting(losses))
+            finite = True
+            if accelerator.sync_gradients:
+                if self.weighting.learned and self.world > 1:
+                    # The loss weights live outside the DDP model: average their gradient by hand.
+                    grad = self.weighting.log_variance.grad
+                    self.weighting.log_variance.grad = accelerator.reduce(grad, reduction="mean")
+                if self.unfreezer is not None:
+                    self.unfreezer.drop_frozen_grads(self.state["step"])
+                params = [p for p in self.model.parameters() if p.grad is not None]
+                norm = accelerator.clip_grad_norm_(params, self.config.max_grad_norm or float("inf"))
+                finite = bool(torch.isfinite(torch.as_tensor(norm)))
+            if finite:
+                self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+        return losses, finite
 
     def _losses(self, stream: TrainStream, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         """One forward pass of the shared encoder and every head; the stream's tasks' losses."""
@@ -311,6 +321,10 @@ class MultiTaskTrainer:
         """Append a record to ``metrics.jsonl`` (and to TensorBoard when enabled); main process only."""
         if not self.accelerator.is_main_process:
             return
+        record = {
+            **record,
+            "elapsed_s": round(time.perf_counter() - getattr(self, "start_time", time.perf_counter()), 2),
+        }
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
         if self.config.report_to != "none":
