@@ -1,4 +1,4 @@
-"""The ``stmtl`` command line: train, evaluate, predict, encode.
+"""The ``stmtl`` command line: train, evaluate, evaluate-sts, predict, encode.
 
 Bad input ends with a one-line ``stmtl: error: ...`` and exit code 2; ``--debug`` shows the traceback instead.
 Heavy imports happen inside the commands, so ``stmtl --help`` answers at once.
@@ -25,6 +25,7 @@ TRAIN_FLAGS = {
     "temperature": float, "loss_weighting": str, "label_smoothing": float, "freeze": str, "unfreeze_every": int,
     "mixed_precision": str, "gradient_accumulation_steps": int, "max_seq_length": int, "eval_every": int,
     "early_stopping_patience": int, "save_total_limit": int, "seed": int, "report_to": str,
+    "preserve_embeddings": float, "preserve_method": str, "grad_cosine_every": int,
 }  # fmt: skip
 
 
@@ -55,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("texts", nargs="*")
     predict.add_argument("--input", help="file with one text per line")
     predict.add_argument("--batch-size", type=int, default=32)
+
+    sts = commands.add_parser("evaluate-sts", help="STS Spearman of cosine similarity of encode() embeddings")
+    sts.add_argument("--model", required=True, help="stmtl model or any local sentence-transformers folder")
+    sts.add_argument("--data", required=True, help="TSV with header sentence1, sentence2, score")
+    sts.add_argument("--batch-size", type=int, default=64)
+    sts.add_argument("--output-json")
 
     encode = commands.add_parser("encode", help="sentence embeddings to a .npy file")
     encode.add_argument("--model", required=True)
@@ -113,6 +120,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_sts(args: argparse.Namespace) -> int:
+    from stmtl.loading import load
+    from stmtl.sts import evaluate_sts
+
+    model = load(args.model)
+    scores = evaluate_sts(model, args.data, args.batch_size)
+    text = json.dumps(scores)
+    print(text)
+    if args.output_json:
+        with open(args.output_json, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    return 0
+
+
 def _read_lines(path: str) -> list[str]:
     with open(path, encoding="utf-8-sig") as handle:
         return handle.read().splitlines()
@@ -142,7 +163,13 @@ def cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "encode": cmd_encode}
+COMMANDS = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "evaluate-sts": cmd_evaluate_sts,
+    "predict": cmd_predict,
+    "encode": cmd_encode,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -52,40 +52,67 @@ import stmtl
 from stmtl.heads import SentenceClassificationHead, TaskHead, TokenClassificationHead
 from stmtl.model import MultiTaskSentenceTransformer
 
-INTENTS = ["AddToPlaylist", "BookRestaurant", "GetWeather", "PlayMusic", "RateBook", "SearchCreativeWork",
-           "SearchScreeningEvent"]
+INTENTS = [
+    "AddToPlaylist",
+    "BookRestaurant",
+    "GetWeather",
+    "PlayMusic",
+    "RateBook",
+    "SearchCreativeWork",
+    "SearchScreeningEvent",
+]
 SLOT_TYPES = [f"slot{i:02d}" for i in range(39)]  # made-up names; SNIPS-sized: 39 types, 72 IOB2 tags
 SLOT_TAGS = ["O", *(f"B-{t}" for t in SLOT_TYPES), *(f"I-{t}" for t in SLOT_TYPES[:32])]
 SENTENCES = [  # made-up assistant requests of varied length
-    "play some jazz", "what's the weather like today", "set an alarm for 7 am",
-    "book a table for two at an italian place tonight", "add this song to my workout playlist",
-    "will it rain in lisbon this weekend", "rate this book four out of five stars",
-    "find the movie schedule for the nearest cinema", "play the latest album by taylor swift on spotify",
-    "turn the volume down", "how cold will it be in oslo on friday morning",
+    "play some jazz",
+    "what's the weather like today",
+    "set an alarm for 7 am",
+    "book a table for two at an italian place tonight",
+    "add this song to my workout playlist",
+    "will it rain in lisbon this weekend",
+    "rate this book four out of five stars",
+    "find the movie schedule for the nearest cinema",
+    "play the latest album by taylor swift on spotify",
+    "turn the volume down",
+    "how cold will it be in oslo on friday morning",
     "reserve a restaurant for four people near the train station at 8 pm on saturday",
-    "show me the trailer for the new star wars film", "i'd like to hear something relaxing while i cook dinner",
-    "what time does the pharmacy close", "add adele's hello to my sunday morning chill playlist please",
+    "show me the trailer for the new star wars film",
+    "i'd like to hear something relaxing while i cook dinner",
+    "what time does the pharmacy close",
+    "add adele's hello to my sunday morning chill playlist please",
     "give the hunger games a rating of three points",
     "is there a chance of snow in the mountains next tuesday afternoon",
     "find a sushi bar that is open late and takes reservations for a party of six",
-    "play the podcast i was listening to yesterday from where i stopped", "search for the tv series called the office",
-    "what's playing at the amc theater in downtown chicago tonight", "remind me to call mom when i get home",
-    "book a spot at a steakhouse in brooklyn for my anniversary next friday evening", "stop",
-    "what will the temperature be in tokyo at noon", "put on some classical music for studying",
+    "play the podcast i was listening to yesterday from where i stopped",
+    "search for the tv series called the office",
+    "what's playing at the amc theater in downtown chicago tonight",
+    "remind me to call mom when i get home",
+    "book a spot at a steakhouse in brooklyn for my anniversary next friday evening",
+    "stop",
+    "what will the temperature be in tokyo at noon",
+    "put on some classical music for studying",
     "i want to rate the novel i just finished five stars because it was wonderful",
     "how windy is it going to be on the coast tomorrow",
-    "find me a video game called the legend of zelda breath of the wild", "add the beatles to my road trip mix",
-    "can you find showtimes for animated movies this afternoon in my area", "play top hits from the nineties",
+    "find me a video game called the legend of zelda breath of the wild",
+    "add the beatles to my road trip mix",
+    "can you find showtimes for animated movies this afternoon in my area",
+    "play top hits from the nineties",
     "book a table at a vegan restaurant in san francisco for 3 people at half past seven",
-    "what's the forecast for the next ten days in paris", "skip this track", "look up the painting the starry night",
+    "what's the forecast for the next ten days in paris",
+    "skip this track",
+    "look up the painting the starry night",
     "please add this artist to my favourites playlist and play the first song",
-    "is it going to be sunny at the beach on sunday", "rate the current essay collection two out of six",
+    "is it going to be sunny at the beach on sunday",
+    "rate the current essay collection two out of six",
     "i need a restaurant with outdoor seating for a birthday party of twelve on the fourth of july",
-    "find the soundtrack of the lion king", "what's the humidity right now",
+    "find the soundtrack of the lion king",
+    "what's the humidity right now",
     "play something by miles davis from the fifties on my kitchen speaker",
     "schedule a reminder for the dentist appointment on monday at nine thirty in the morning",
-    "which cinemas near me are showing the documentary about climate change this week", "shuffle my liked songs",
-    "give me the weather in reykjavik", "book a cheap table for one at the closest noodle bar in fifteen minutes",
+    "which cinemas near me are showing the documentary about climate change this week",
+    "shuffle my liked songs",
+    "give me the weather in reykjavik",
+    "book a cheap table for one at the closest noodle bar in fifteen minutes",
     "play the audiobook of pride and prejudice starting at chapter three",
 ]
 METHODS = ("encode", "predict", "two_models")
@@ -99,22 +126,27 @@ def load_texts(data: str | None) -> list[str]:
     return [line.strip() for line in lines if line.strip()]
 
 
-def load_models(args: argparse.Namespace) -> tuple[SentenceTransformer, MultiTaskSentenceTransformer,
-                                                   list[MultiTaskSentenceTransformer]]:
+def load_models(
+    args: argparse.Namespace,
+) -> tuple[SentenceTransformer, MultiTaskSentenceTransformer, list[MultiTaskSentenceTransformer]]:
     """The plain encoder (a), the multi-task model (b) and one single-task model per head (c), cast to dtype."""
     if args.model:
         multi = stmtl.load(args.model, device=args.device)
     else:
-        heads = [SentenceClassificationHead("intent", INTENTS, in_features=384),
-                 TokenClassificationHead("slots", SLOT_TAGS, in_features=384)]
+        heads = [
+            SentenceClassificationHead("intent", INTENTS, in_features=384),
+            TokenClassificationHead("slots", SLOT_TAGS, in_features=384),
+        ]
         multi = stmtl.build(heads, device=args.device)
     encoder = [module for module in multi if not isinstance(module, TaskHead)]
     if args.model:
         plain = SentenceTransformer(modules=copy.deepcopy(encoder), device=args.device)
     else:
         plain = SentenceTransformer(stmtl.default_backbone(), device=args.device)
-    singles = [MultiTaskSentenceTransformer(modules=[*copy.deepcopy(encoder), copy.deepcopy(head)], device=args.device)
-               for head in multi.heads.values()]
+    singles = [
+        MultiTaskSentenceTransformer(modules=[*copy.deepcopy(encoder), copy.deepcopy(head)], device=args.device)
+        for head in multi.heads.values()
+    ]
     dtype = getattr(torch, args.dtype)
     for model in (plain, multi, *singles):
         model.to(dtype).eval()
@@ -183,8 +215,10 @@ def main() -> None:
     base = load_texts(args.data)
     texts = [base[i % len(base)] for i in range(args.sentences)]
     plain, multi, singles = load_models(args)
-    print(f"device {args.device}, dtype {args.dtype}, torch threads {torch.get_num_threads()}, "
-          f"{len(texts)} texts ({len(base)} distinct), heads {list(multi.heads)}, repeats {args.repeats}")
+    print(
+        f"device {args.device}, dtype {args.dtype}, torch threads {torch.get_num_threads()}, "
+        f"{len(texts)} texts ({len(base)} distinct), heads {list(multi.heads)}, repeats {args.repeats}"
+    )
 
     # 2. Per batch size: one warm-up call of each method, then rounds in alternating order.
     by_batch_size: dict[str, dict[str, Any]] = {}
@@ -204,8 +238,11 @@ def main() -> None:
         figures: dict[str, Any] = {}
         for method in METHODS:
             median = statistics.median(times[method])
-            figures[method] = {"median_s": round(median, 4), "sentences_per_s": round(len(texts) / median, 1),
-                               "times_s": [round(t, 4) for t in times[method]]}
+            figures[method] = {
+                "median_s": round(median, 4),
+                "sentences_per_s": round(len(texts) / median, 1),
+                "times_s": [round(t, 4) for t in times[method]],
+            }
         speed = {method: figures[method]["sentences_per_s"] for method in METHODS}
         figures["predict_vs_encode"] = round(speed["predict"] / speed["encode"], 3)
         figures["predict_vs_two_models"] = round(speed["predict"] / speed["two_models"], 3)
@@ -217,35 +254,51 @@ def main() -> None:
         for method in METHODS:
             row = figures[method]
             ratio = row["sentences_per_s"] / figures["encode"]["sentences_per_s"]
-            print(f"{method:<12} {batch_size:>6} {row['median_s']:>10.3f} {row['sentences_per_s']:>12.1f} "
-                  f"{ratio:>10.3f}")
-        print(f"{'':<12} {batch_size:>6} predict_vs_encode {figures['predict_vs_encode']:.3f} (goal >= 0.95), "
-              f"predict_vs_two_models {figures['predict_vs_two_models']:.3f} (goal >= 1.8)")
+            print(
+                f"{method:<12} {batch_size:>6} {row['median_s']:>10.3f} {row['sentences_per_s']:>12.1f} {ratio:>10.3f}"
+            )
+        print(
+            f"{'':<12} {batch_size:>6} predict_vs_encode {figures['predict_vs_encode']:.3f} (goal >= 0.95), "
+            f"predict_vs_two_models {figures['predict_vs_two_models']:.3f} (goal >= 1.8)"
+        )
 
     # 4. Peak RSS in a child process (its own memory only), streaming a generator through iter_predict.
     rss = None
     if args.rss_sentences > 0:
         child_args = [arg for arg in sys.argv[1:] if arg != "--json"]
-        done = subprocess.run([sys.executable, __file__, *child_args, "--_rss-child"],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, __file__, *child_args, "--_rss-child"], capture_output=True, text=True, check=False
+        )
         if done.returncode != 0:
             sys.exit(f"RSS child failed ({done.returncode}):\n{done.stderr[-3000:]}")
         rss = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"\nRSS over {rss['sentences']} texts (batch {rss['batch_size']}): "
-              f"{rss['rss_mb_at_10pct']:.0f} MB at 10 %, {rss['rss_mb_at_50pct']:.0f} MB at 50 %, "
-              f"{rss['rss_mb_at_100pct']:.0f} MB at 100 %, "
-              f"peak {rss['peak_rss_mb']:.0f} MB; flat (< 100 MB growth): {rss['rss_flat']}")
+        print(
+            f"\nRSS over {rss['sentences']} texts (batch {rss['batch_size']}): "
+            f"{rss['rss_mb_at_10pct']:.0f} MB at 10 %, {rss['rss_mb_at_50pct']:.0f} MB at 50 %, "
+            f"{rss['rss_mb_at_100pct']:.0f} MB at 100 %, "
+            f"peak {rss['peak_rss_mb']:.0f} MB; flat (< 100 MB growth): {rss['rss_flat']}"
+        )
 
     # 5. One JSON object as the very last line.
     if args.json:
         key = "32" if "32" in by_batch_size else str(args.batch_sizes[0])
-        print(json.dumps({
-            "device": args.device, "dtype": args.dtype, "torch_threads": torch.get_num_threads(),
-            "sentences": len(texts), "repeats": args.repeats, "batch_sizes": args.batch_sizes,
-            "predict_vs_encode": by_batch_size[key]["predict_vs_encode"],
-            "predict_vs_two_models": by_batch_size[key]["predict_vs_two_models"],
-            "ratio_batch_size": int(key), "by_batch_size": by_batch_size, "rss": rss,
-        }))
+        print(
+            json.dumps(
+                {
+                    "device": args.device,
+                    "dtype": args.dtype,
+                    "torch_threads": torch.get_num_threads(),
+                    "sentences": len(texts),
+                    "repeats": args.repeats,
+                    "batch_sizes": args.batch_sizes,
+                    "predict_vs_encode": by_batch_size[key]["predict_vs_encode"],
+                    "predict_vs_two_models": by_batch_size[key]["predict_vs_two_models"],
+                    "ratio_batch_size": int(key),
+                    "by_batch_size": by_batch_size,
+                    "rss": rss,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -75,6 +75,9 @@ class TrainConfig:
     unfreeze_every: int | None = None
     loss_weighting: Literal["static", "uncertainty"] = "static"
     label_smoothing: float = 0.0
+    preserve_embeddings: float = 0.0
+    preserve_method: Literal["distill", "l2sp"] = "distill"
+    grad_cosine_every: int | None = None
     max_seq_length: int | None = None
     group_by_length: bool = True
     eval_every: int | None = None

@@ -94,19 +94,11 @@ def encode_sets(
     return out
 
 
-def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceTransformer, dict[str, Any]]:
-    """Train a multi-task model as ``config`` says; the run folder ends up holding the best model.
-
-    The run folder (``config.output_dir``) gets the best model by dev score at its root (a sentence-transformers
-    folder: ``stmtl.load(output_dir)``), ``checkpoints/``, ``metrics.jsonl``, ``training_config.json``,
-    ``results.json`` (dev and test metrics) and ``plots/``.
-
-    Args:
-        config: The run configuration.
-        resume: Continue from the newest checkpoint in the run folder.
+def setup(config: TrainConfig) -> tuple[MultiTaskTrainer, list[TaskSpec], dict[str, TaskSpec]]:
+    """Everything before the first step: accelerator, seed, data, label sets, model with heads, trainer.
 
     Returns:
-        The best model and ``{"dev": ..., "test": ..., "train_seconds": ..., "steps": ...}``.
+        The trainer, the task specs in config order, and the specs by task name.
     """
     check_output_dir(config.output_dir)
     if config.report_to == "tensorboard":
@@ -123,11 +115,6 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
     )
     set_seed(config.seed)
-    run_dir = Path(config.output_dir)
-    resume_from = latest_checkpoint(run_dir) if resume else None
-    if resume and resume_from is None:
-        raise ConfigError(f"{run_dir}: --resume given but the run folder has no complete checkpoint")
-
     joint = config.mode == "joint"
     train_groups = group_by_source(config.tasks, "train", joint)
     raw_train = [read_split(group[0].train, "train") for group in train_groups]
@@ -161,9 +148,33 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
     dev_groups = group_by_source(config.tasks, "dev", True)
     dev_sets = [EvalSet(data, s) for s, data in encode_sets(dev_groups, "dev", "dev", specs, tokenizer, max_length)]
 
+    trainer = MultiTaskTrainer(model, config, streams, dev_sets, accelerator)
+    return trainer, ordered, specs
+
+
+def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceTransformer, dict[str, Any]]:
+    """Train a multi-task model as ``config`` says; the run folder ends up holding the best model.
+
+    The run folder (``config.output_dir``) gets the best model by dev score at its root (a sentence-transformers
+    folder: ``stmtl.load(output_dir)``), ``checkpoints/``, ``metrics.jsonl``, ``training_config.json``,
+    ``results.json`` (dev and test metrics) and ``plots/``.
+
+    Args:
+        config: The run configuration.
+        resume: Continue from the newest checkpoint in the run folder.
+
+    Returns:
+        The best model and ``{"dev": ..., "test": ..., "train_seconds": ..., "steps": ...}``.
+    """
+    run_dir = Path(config.output_dir)
+    resume_from = latest_checkpoint(run_dir) if resume else None
+    if resume and resume_from is None:
+        raise ConfigError(f"{run_dir}: --resume given but the run folder has no complete checkpoint")
+    trainer, ordered, specs = setup(config)
+    accelerator, dev_sets = trainer.accelerator, trainer.dev_sets
+    tokenizer, max_length = trainer.unwrapped.tokenizer, trainer.unwrapped.max_seq_length
     if accelerator.is_main_process:
         (run_dir / "training_config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str))
-    trainer = MultiTaskTrainer(model, config, streams, dev_sets, accelerator)
     if config.report_to != "none":
         accelerator.init_trackers("stmtl")
     state = trainer.train(resume_from=resume_from)

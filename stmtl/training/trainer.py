@@ -25,10 +25,12 @@ from stmtl.training.checkpoint import (
     set_rng_state,
 )
 from stmtl.training.config import TrainConfig
+from stmtl.training.diagnostics import task_gradient_cosines
 from stmtl.training.evaluation import EvalSet, headline, predict_encoded, score, selection_score
 from stmtl.training.features import MODEL_INPUTS, TaskSpec, collate
 from stmtl.training.freezing import GradualUnfreezer, apply_freeze
 from stmtl.training.optim import build_optimizer, build_scheduler
+from stmtl.training.preservation import EmbeddingPreservation
 from stmtl.training.sampling import Stream, epoch_schedule
 from stmtl.training.weighting import TaskWeighting
 
@@ -84,6 +86,13 @@ class MultiTaskTrainer:
             model, config.lr_backbone, config.lr_heads, config.weight_decay, config.layer_lr_decay, extra
         )
         self.world = accelerator.num_processes
+        self.preservation = None
+        if config.preserve_embeddings > 0:
+            self.preservation = EmbeddingPreservation(config.preserve_method, config.preserve_embeddings)
+            self.preservation.prepare(model, streams, config.eval_batch_size)
+        self.probes = {
+            spec.name: (spec, stream.rows[: config.batch_size]) for stream in streams for spec in stream.specs
+        }
         self.schedules = self._plan()
         self.total_steps = self._count_steps()
         warmup = int(config.warmup_ratio * self.total_steps)
@@ -173,6 +182,9 @@ class MultiTaskTrainer:
                 bar.update(1)
                 bar.set_postfix({task: f"{sum(v[-20:]) / len(v[-20:]):.3f}" for task, v in running.items()})
                 step = self.state["step"]
+                if config.grad_cosine_every and step % config.grad_cosine_every == 0 and len(self.probes) > 1:
+                    pairs = task_gradient_cosines(self.unwrapped, self.probes, accelerator.device)
+                    self._log({"type": "grad_cosine", "step": step, "pairs": pairs})
                 if step % config.log_every == 0:
                     self._log_train(running, epoch + position / max(1, len(self.schedules[epoch])))
                     running = {}
@@ -199,8 +211,13 @@ class MultiTaskTrainer:
         accelerator = self.accelerator
         self.model.train()
         with accelerator.accumulate(self.model):
-            losses = self._losses(stream, rows)
-            accelerator.backward(self.weighting(losses))
+            losses, features = self._losses(stream, rows)
+            total = self.weighting(losses)
+            if self.preservation is not None:
+                penalty = self.preservation.loss(features, rows)
+                total = total + penalty
+                losses = {**losses, "preserve": penalty}
+            accelerator.backward(total)
             finite = True
             if accelerator.sync_gradients:
                 if self.weighting.learned and self.world > 1:
@@ -217,18 +234,19 @@ class MultiTaskTrainer:
             self.optimizer.zero_grad(set_to_none=True)
         return losses, finite
 
-    def _losses(self, stream: TrainStream, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        """One forward pass of the shared encoder and every head; the stream's tasks' losses."""
+    def _losses(self, stream: TrainStream, rows: list[dict[str, Any]]) -> tuple[dict[str, torch.Tensor], dict]:
+        """One forward pass of the shared encoder and every head; the stream's tasks' losses and the features."""
         batch = collate(rows, self.unwrapped.tokenizer, stream.specs)
         batch = {key: value.to(self.accelerator.device) for key, value in batch.items()}
         features = self.model({key: batch[key] for key in MODEL_INPUTS if key in batch})
         heads = self.unwrapped.heads
-        return {
+        losses = {
             spec.name: heads[spec.name].loss(
                 features[f"{spec.name}_logits"], batch[spec.column], self.config.label_smoothing
             )
             for spec in stream.specs
         }
+        return losses, features
 
     def _should_evaluate(self, step: int, position: int, epoch: int) -> bool:
         if self.config.eval_every:

@@ -1,0 +1,78 @@
+"""Keeping ``encode()`` useful while the heads train: embedding distillation or L2-SP.
+
+Fine-tuning the shared encoder for intents and slots moves its sentence embeddings away from what made them good
+for search and clustering. Two penalties, added to the task losses with weight ``preserve_embeddings``:
+
+* ``distill`` (default): ``1 - cos(e, e0)`` between the model's ``sentence_embedding`` of a training text and the
+  *source* model's embedding of the same text. The source embeddings are computed once, before the first step,
+  and cached with the training rows, so the teacher costs one ``encode`` pass over the training texts, not a
+  second forward pass per step.
+* ``l2sp``: ``||θ - θ0||²`` summed over encoder parameters, θ0 being their starting values (Li et al., "Explicit
+  Inductive Bias for Transfer Learning with Convolutional Networks", ICML 2018). It needs no data but constrains
+  every weight, including those the embedding does not depend on much.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+
+from stmtl.heads import TaskHead
+
+logger = logging.getLogger(__name__)
+
+TEACHER = "teacher_embedding"
+"""Row key of the cached source embedding."""
+
+
+class EmbeddingPreservation:
+    """The preservation penalty of one run.
+
+    Args:
+        method: ``"distill"`` or ``"l2sp"``.
+        weight: Multiplier of the penalty.
+    """
+
+    def __init__(self, method: str, weight: float) -> None:
+        if method not in ("distill", "l2sp"):
+            raise ValueError(f"preserve_method must be 'distill' or 'l2sp', got {method!r}")
+        self.method, self.weight = method, weight
+        self.anchor: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
+        self.teacher_passes = 0
+
+    @torch.no_grad()
+    def prepare(self, model: Any, streams: list[Any], batch_size: int = 128) -> None:
+        """Before training: cache the source embeddings of every training row, or snapshot θ0 for L2-SP."""
+        if self.method == "l2sp":
+            self.anchor = [
+                (p, p.detach().clone())
+                for module in model
+                if not isinstance(module, TaskHead)
+                for p in module.parameters()
+                if p.requires_grad
+            ]
+            return
+        from stmtl.training.features import MODEL_INPUTS, collate
+
+        model.eval()
+        self.teacher_passes += 1
+        for stream in streams:
+            for start in range(0, len(stream.rows), batch_size):
+                rows = stream.rows[start : start + batch_size]
+                batch = collate(rows, model.tokenizer, [])
+                features = model({k: v.to(model.device) for k, v in batch.items() if k in MODEL_INPUTS})
+                for row, embedding in zip(rows, features["sentence_embedding"].float().cpu()):
+                    row[TEACHER] = embedding
+        logger.info("cached source embeddings of %d training rows", sum(len(s.rows) for s in streams))
+
+    def loss(self, features: dict[str, Any], rows: list[dict[str, Any]]) -> torch.Tensor:
+        """The weighted penalty for one batch."""
+        if self.method == "l2sp":
+            penalty = sum(((p - p0.to(p.device)) ** 2).sum() for p, p0 in self.anchor)
+            return self.weight * penalty
+        student = features["sentence_embedding"].float()  # (batch, dim)
+        teacher = torch.stack([row[TEACHER] for row in rows]).to(student.device)  # (batch, dim)
+        cosine = torch.nn.functional.cosine_similarity(student, teacher, dim=-1)  # (batch,)
+        return self.weight * (1.0 - cosine).mean()

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import json
+
+import torch
+
+from stmtl.training.preservation import TEACHER, EmbeddingPreservation
+from stmtl.training.run import setup, train
+from tests.helpers import toy_config
+
+
+def test_preservation_teacher_cached_once(tiny_backbone, tmp_path, monkeypatch) -> None:
+    calls = []
+    original = EmbeddingPreservation.prepare
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(EmbeddingPreservation, "prepare", counting)
+    trainer, _, _ = setup(toy_config(tmp_path, tiny_backbone, preserve_embeddings=1.0, epochs=3))
+    rows = trainer.streams[0].rows
+    cached = [row[TEACHER].clone() for row in rows]
+    trainer.train()
+    assert calls == [1] and trainer.preservation.teacher_passes == 1
+    assert all(torch.equal(row[TEACHER], before) for row, before in zip(rows, cached))
+
+
+def test_preservation_gradient_reaches_encoder(tiny_backbone, tmp_path) -> None:
+    for method in ("distill", "l2sp"):
+        trainer, _, _ = setup(toy_config(tmp_path / method, tiny_backbone, preserve_embeddings=1.0))
+        model, stream = trainer.unwrapped, trainer.streams[0]
+        with torch.no_grad():  # move the encoder away from its start so both penalties are non-zero
+            for p in model[0].parameters():
+                p.add_(0.01 * torch.randn_like(p))
+        _, features = trainer._losses(stream, stream.rows[:4])
+        penalty = trainer.preservation.loss(features, stream.rows[:4])
+        assert penalty.item() > 0
+        penalty.backward()
+        grads = [p.grad for p in model[0].parameters() if p.grad is not None]
+        assert grads and any(float(g.abs().sum()) > 0 for g in grads), method
+        model.zero_grad()
+
+
+def test_grad_cosine_logged(tiny_backbone, tmp_path) -> None:
+    train(toy_config(tmp_path, tiny_backbone, epochs=2, grad_cosine_every=2))
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    cosines = [record for record in records if record["type"] == "grad_cosine"]
+    assert cosines and all(-1.0 <= record["pairs"]["intent/slots"] <= 1.0 for record in cosines)
+    assert (tmp_path / "plots" / "grad_cosine.png").is_file()
