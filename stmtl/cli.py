@@ -1,4 +1,4 @@
-"""The ``stmtl`` command line: train, evaluate, evaluate-sts, predict, encode.
+"""The ``stmtl`` command line: train, evaluate, evaluate-sts, compare, predict, encode.
 
 Bad input ends with a one-line ``stmtl: error: ...`` and exit code 2; ``--debug`` shows the traceback instead.
 Heavy imports happen inside the commands, so ``stmtl --help`` answers at once.
@@ -62,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     sts.add_argument("--data", required=True, help="TSV with header sentence1, sentence2, score")
     sts.add_argument("--batch-size", type=int, default=64)
     sts.add_argument("--output-json")
+
+    compare = commands.add_parser("compare", help="single-task vs multi-task vs frozen vs preservation table")
+    compare.add_argument("--data", required=True, help="joint folder with train/dev/test")
+    compare.add_argument("--sts", help="STS TSV for embedding quality (e.g. STS-B dev)")
+    compare.add_argument("--output", required=True)
+    compare.add_argument("--preserve-weight", type=float, default=1.0)
+    for flag, kind in (("backbone", str), ("epochs", float), ("max_steps", int), ("batch_size", int),
+                       ("lr_backbone", float), ("seed", int)):  # fmt: skip
+        compare.add_argument("--" + flag.replace("_", "-"), type=kind, default=None)
+    compare.add_argument("--cpu", action="store_true")
 
     encode = commands.add_parser("encode", help="sentence embeddings to a .npy file")
     encode.add_argument("--model", required=True)
@@ -134,6 +144,19 @@ def cmd_evaluate_sts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from stmtl.compare import compare, markdown_table
+
+    keys = ("backbone", "epochs", "max_steps", "batch_size", "lr_backbone", "seed")
+    overrides = {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+    if args.cpu:
+        overrides["cpu"] = True
+    rows = compare(args.data, args.sts, args.output, overrides, preserve_weight=args.preserve_weight)
+    print(markdown_table(rows))
+    print(f"table, JSON and chart in {args.output}/comparison.{{md,json,png}}")
+    return 0
+
+
 def _read_lines(path: str) -> list[str]:
     with open(path, encoding="utf-8-sig") as handle:
         return handle.read().splitlines()
@@ -167,6 +190,7 @@ COMMANDS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "evaluate-sts": cmd_evaluate_sts,
+    "compare": cmd_compare,
     "predict": cmd_predict,
     "encode": cmd_encode,
 }
