@@ -96,3 +96,31 @@ def test_trainer_skips_non_finite_steps_then_stops(tiny_backbone, tmp_path, monk
         train(toy_config(tmp_path, tiny_backbone, nan_patience=3))
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert sum(record["type"] == "skipped_step" for record in records) == 3
+
+
+def test_trainer_early_stopping_when_dev_stalls(tiny_backbone, tmp_path) -> None:
+    config = toy_config(
+        tmp_path, tiny_backbone, lr_backbone=0.0, lr_heads=0.0, eval_every=2, early_stopping_patience=2
+    )
+    _, results = train(config)
+    assert results["steps"] == 6  # evals at 2 (best), 4 and 6 without gain: stop
+
+
+def test_trainer_interleaves_two_corpora_with_uncertainty_weighting(tiny_backbone, tmp_path) -> None:
+    from tests.helpers import toy_dataset
+
+    data = toy_dataset()
+    intents = data.select(range(0, 16, 2)).remove_columns(["tokens", "tags"])
+    entities = data.select(range(1, 16, 2)).remove_columns(["label", "text"])
+    config = toy_config(
+        tmp_path, tiny_backbone, mode="interleave", loss_weighting="uncertainty", epochs=3,
+        tasks=[
+            {"name": "intent", "kind": "sentence", "train": intents, "dev": intents},
+            {"name": "slots", "kind": "token", "train": entities, "dev": entities},
+        ],
+    )  # fmt: skip
+    _, results = train(config)
+    assert set(results["dev"]) == {"intent", "slots"}  # separate corpora: no exact match
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    weights = [record["task_weights"] for record in records if record["type"] == "train"]
+    assert weights and weights[-1] != {"intent": 1.0, "slots": 1.0}
