@@ -122,11 +122,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     model = load(args.model)
     view, _ = evaluate_model(model, read_task_data(args.data, split=args.split), args.batch_size)
-    text = json.dumps(view, indent=2)
-    print(text)
-    if args.output_json:
-        with open(args.output_json, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+    _report(view, args.output_json, indent=2)
     return 0
 
 
@@ -134,14 +130,17 @@ def cmd_evaluate_sts(args: argparse.Namespace) -> int:
     from stmtl.loading import load
     from stmtl.sts import evaluate_sts
 
-    model = load(args.model)
-    scores = evaluate_sts(model, args.data, args.batch_size)
-    text = json.dumps(scores)
-    print(text)
-    if args.output_json:
-        with open(args.output_json, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+    _report(evaluate_sts(load(args.model), args.data, args.batch_size), args.output_json)
     return 0
+
+
+def _report(values: dict[str, Any], output_json: str | None, indent: int | None = None) -> None:
+    """Print ``values`` as JSON, and write the same text to ``output_json`` when given."""
+    text = json.dumps(values, indent=indent)
+    print(text)
+    if output_json:
+        with open(output_json, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

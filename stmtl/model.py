@@ -67,9 +67,7 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         if not isinstance(inputs, (str, list, tuple)) and hasattr(inputs, "__iter__") and not hasattr(inputs, "shape"):
             inputs = list(inputs)
         if isinstance(inputs, (list, tuple)):
-            for index, item in enumerate(inputs):
-                if not isinstance(item, str):
-                    raise TypeError(f"inputs[{index}] is {type(item).__name__}, expected str")
+            _check_texts(inputs, "inputs")
         elif not isinstance(inputs, str):
             raise TypeError(f"inputs must be a string or a list of strings, got {type(inputs).__name__}")
         self._at_limit = 0
@@ -88,9 +86,7 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         batch_size = kwargs.get("batch_size", args[2] if len(args) > 2 else 32)
         parts, offset = [], 0
         while window := list(islice(inputs, batch_size * SORT_WINDOW_BATCHES)):
-            for index, item in enumerate(window):
-                if not isinstance(item, str):
-                    raise TypeError(f"inputs[{offset + index}] is {type(item).__name__}, expected str")
+            _check_texts(window, "inputs", offset)
             parts.append(self.encode(window, *args, **kwargs))
             offset += len(window)
         if not parts:
@@ -157,9 +153,7 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         offset = 0
         with tqdm(total=total, desc="Predicting", unit="text", disable=not show_progress_bar) as bar:
             while window := list(islice(iterator, batch_size * SORT_WINDOW_BATCHES)):
-                for index, text in enumerate(window):
-                    if not isinstance(text, str):
-                        raise TypeError(f"texts[{offset + index}] is {type(text).__name__}, expected str")
+                _check_texts(window, "texts", offset)
                 order = np.argsort([-len(text) for text in window], kind="stable")
                 results: list[dict[str, Any] | None] = [None] * len(window)
                 for start in range(0, len(window), batch_size):
@@ -232,3 +226,10 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         saved = dict(model_config.get("stmtl", {}))
         saved.pop("version", None)
         self.card_info = saved
+
+
+def _check_texts(items: Iterable[Any], name: str, offset: int = 0) -> None:
+    """Raise ``TypeError`` naming the index of the first item that is not a string."""
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise TypeError(f"{name}[{offset + index}] is {type(item).__name__}, expected str")
