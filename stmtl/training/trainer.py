@@ -168,7 +168,8 @@ class MultiTaskTrainer:
                     nonfinite_in_row += 1
                     self.state["skipped_steps"] += 1
                     self._log({"type": "skipped_step", "step": self.state["step"], "reason": "non-finite gradient"})
-                    if nonfinite_in_row >= config.nan_patience:
+                    # fp16 overflow steps are the GradScaler's to handle (it lowers the scale), so they never stop a run.
+                    if nonfinite_in_row >= config.nan_patience and accelerator.scaler is None:
                         raise TrainingError(
                             f"{nonfinite_in_row} consecutive steps had a non-finite loss or gradient; stopping "
                             f"(lower the learning rate or use bf16 instead of fp16)"
@@ -229,7 +230,8 @@ class MultiTaskTrainer:
                 params = [p for p in self.model.parameters() if p.grad is not None]
                 norm = accelerator.clip_grad_norm_(params, self.config.max_grad_norm or float("inf"))
                 finite = bool(torch.isfinite(torch.as_tensor(norm)))
-            if finite:
+            if finite or accelerator.scaler is not None:
+                # fp16: the GradScaler skips an overflowing step itself and lowers its scale, which needs step().
                 self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
         return losses, finite
