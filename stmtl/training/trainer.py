@@ -168,7 +168,7 @@ class MultiTaskTrainer:
                     nonfinite_in_row += 1
                     self.state["skipped_steps"] += 1
                     self._log({"type": "skipped_step", "step": self.state["step"], "reason": "non-finite gradient"})
-                    # fp16 overflow steps are the GradScaler's to handle (it lowers the scale), so they never stop a run.
+                    # fp16 overflow steps are the GradScaler's to handle (it lowers the scale): never fatal.
                     if nonfinite_in_row >= config.nan_patience and accelerator.scaler is None:
                         raise TrainingError(
                             f"{nonfinite_in_row} consecutive steps had a non-finite loss or gradient; stopping "
