@@ -124,3 +124,9 @@ def test_trainer_interleaves_two_corpora_with_uncertainty_weighting(tiny_backbon
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     weights = [record["task_weights"] for record in records if record["type"] == "train"]
     assert weights and weights[-1] != {"intent": 1.0, "slots": 1.0}
+
+
+def test_trainer_bf16_gradient_accumulation_runs(tiny_backbone, tmp_path) -> None:
+    config = toy_config(tmp_path, tiny_backbone, mixed_precision="bf16", gradient_accumulation_steps=2, epochs=4)
+    _, results = train(config)
+    assert results["steps"] == 8 and results["skipped_steps"] == 0  # 4 epochs x 4 batches / 2 accumulated
