@@ -7,8 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
     HF_DATASETS_OFFLINE=1 \
-    TRANSFORMERS_OFFLINE=1 \
-    TOKENIZERS_PARALLELISM=false
+    TRANSFORMERS_OFFLINE=1
 
 RUN useradd --create-home --uid 1000 stmtl
 WORKDIR /app
@@ -22,6 +21,6 @@ RUN grep -v '^-e ' requirements.txt > /tmp/requirements.txt \
 COPY --chown=stmtl:stmtl . .
 RUN pip install --no-deps -e .
 
-USER stmtl
+USER 1000:1000
 ENV HOME=/home/stmtl
 CMD ["python", "examples/02_multitask_predict.py"]
