@@ -14,8 +14,9 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[str]:
     """Write a folder in a temporary sibling, then rename it into place.
 
     On error the temporary folder is removed and ``path`` keeps its previous content. An existing ``path`` is
-    moved aside and deleted only once the new folder is in place; a kill in between leaves the new complete
-    folder or the old one, plus a ``.old-`` or ``.tmp-`` sibling that is never loaded as a model.
+    moved aside and deleted only once the new folder is in place. Whenever the process is killed, ``path`` or a
+    ``.old-`` sibling holds a complete folder, and any folder with a ``modules.json`` is complete: a staging folder
+    gets it last (sentence-transformers writes it after every module), a folder being deleted loses it first.
 
     Args:
         path: The final folder.
@@ -44,4 +45,8 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[str]:
         os.rename(path, previous)
     os.rename(staging, path)
     if previous is not None:
+        # modules.json goes first, so a kill during the deletion never leaves a partial folder that looks loadable.
+        for marker in ("modules.json", "trainer_state.json"):
+            if os.path.exists(os.path.join(previous, marker)):
+                os.remove(os.path.join(previous, marker))
         shutil.rmtree(previous, ignore_errors=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 import datasets
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import DistributedDataParallelKwargs, set_seed
 
 from stmtl.builder import build
@@ -106,6 +107,11 @@ def setup(config: TrainConfig) -> tuple[MultiTaskTrainer, list[TaskSpec], dict[s
 
         if not is_tensorboard_available():
             raise ConfigError("report_to 'tensorboard' needs the tensorboard package: pip install tensorboard")
+    # Accelerate keeps its settings in process-wide singletons; one process may run several trainings (compare,
+    # notebooks), so each run drops the previous run's precision/accumulation settings. The process group
+    # (PartialState) is kept.
+    AcceleratorState._reset_state(reset_partial_state=False)
+    GradientState._reset_state()
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
