@@ -92,7 +92,12 @@ def bare_step(model: BareModel, optimizer: torch.optim.Optimizer, batch: dict, a
 
 
 def time_to_floor(run_dir: Path) -> dict[str, Any] | None:
-    """First dev evaluation of a run that meets the floor, from its metrics.jsonl."""
+    """First dev evaluation of a run that meets the floor, from its metrics.jsonl.
+
+    Runs logged before ``elapsed_s`` was recorded get an estimate: the step's share of the run's
+    ``train_seconds`` (from ``results.json``; steps take equal time), marked ``"estimated": true``.
+    """
+    results = json.loads((run_dir / "results.json").read_text()) if (run_dir / "results.json").exists() else {}
     for line in (run_dir / "metrics.jsonl").read_text().splitlines():
         record = json.loads(line)
         if record.get("type") != "eval":
@@ -103,7 +108,10 @@ def time_to_floor(run_dir: Path) -> dict[str, Any] | None:
             and metrics["slots"]["f1"] >= FLOOR["slots"]
             and metrics.get("exact_match", 0) >= FLOOR["exact_match"]
         ):
-            return {"step": record["step"], "elapsed_s": record.get("elapsed_s"), "metrics": metrics}
+            elapsed, estimated = record.get("elapsed_s"), False
+            if elapsed is None and results.get("train_seconds") and results.get("steps"):
+                elapsed, estimated = round(record["step"] / results["steps"] * results["train_seconds"], 1), True
+            return {"step": record["step"], "elapsed_s": elapsed, "estimated": estimated, "metrics": metrics}
     return None
 
 
@@ -186,6 +194,7 @@ def main() -> None:
         reached = time_to_floor(Path(args.run))
         result["time_to_floor_s"] = reached["elapsed_s"] if reached else None
         result["floor_reached_at_step"] = reached["step"] if reached else None
+        result["time_to_floor_estimated"] = reached["estimated"] if reached else None
     print(f"{'loop':<8} {'sentences/s (median)':>22}")
     print(f"{'stmtl':<8} {result['stmtl_sentences_per_s']:>22}")
     print(f"{'bare':<8} {result['bare_sentences_per_s']:>22}")
