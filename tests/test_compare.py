@@ -14,7 +14,7 @@ def test_compare_writes_table_json_and_chart(tiny_backbone, tmp_path, capsys) ->
     )
     out = tmp_path / "compare"
     argv = ["compare", "--data", data, "--sts", str(sts), "--output", str(out), "--backbone", tiny_backbone,
-            "--epochs", "1", "--batch-size", "8", "--cpu"]  # fmt: skip
+            "--max-steps", "2", "--batch-size", "8", "--cpu"]  # fmt: skip
     assert main(argv) == 0
     rows = json.loads((out / "comparison.json").read_text())
     variants = [row["variant"] for row in rows]

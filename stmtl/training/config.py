@@ -58,7 +58,7 @@ class TrainConfig:
     mode: Literal["joint", "interleave"] = "joint"
     sampling: Literal["proportional", "temperature", "uniform"] = "proportional"
     temperature: float = 0.5
-    epochs: float = 4.0
+    epochs: float = 8.0
     max_steps: int | None = None
     batch_size: int = 32
     eval_batch_size: int = 128
