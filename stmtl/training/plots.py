@@ -226,6 +226,8 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         Paths of the written images (``loss.png``, ``eval_metrics.png``, ``grad_cosine.png``, those that apply).
     """
     run_dir = Path(run_dir)
+    if not (run_dir / "metrics.jsonl").is_file():
+        return []
     records = read_metrics(run_dir / "metrics.jsonl")
     out = run_dir / "plots"
     written: list[Path] = []

@@ -142,6 +142,8 @@ class MultiTaskTrainer:
         """Run to the end (or early stop); returns the trainer state (best score, best checkpoint, steps)."""
         if resume_from is not None:
             self._resume(resume_from)
+        else:
+            self._log({"type": "start", "total_steps": self.total_steps, "num_processes": self.world})
         accelerator, config = self.accelerator, self.config
         running: dict[str, list[float]] = {}
         nonfinite_in_row = 0
