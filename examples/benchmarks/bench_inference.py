@@ -115,7 +115,7 @@ SENTENCES = [  # made-up assistant requests of varied length
     "book a cheap table for one at the closest noodle bar in fifteen minutes",
     "play the audiobook of pride and prejudice starting at chapter three",
 ]
-METHODS = ("encode", "predict", "two_models")
+METHODS = ("encode", "predict", "two_models", "predict_unsorted")
 
 
 def load_texts(data: str | None) -> list[str]:
@@ -194,6 +194,18 @@ def timed(call: Callable[[], Any], device: str) -> float:
     return time.perf_counter() - start
 
 
+def unsorted_predict(model: Any, texts: list[str], batch_size: int) -> Any:
+    """``predict`` with length sorting off (each batch in input order), to measure what sorting gains."""
+    import stmtl.model
+
+    saved = stmtl.model.SORT_WINDOW_BATCHES
+    stmtl.model.SORT_WINDOW_BATCHES = 1  # a window of one batch: nothing to sort across batches
+    try:
+        return model.predict(texts, batch_size, show_progress_bar=False, output_embedding=True)
+    finally:
+        stmtl.model.SORT_WINDOW_BATCHES = saved
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="SNIPS-style folder; reads DATA/test/seq.in (default: made-up sentences)")
@@ -227,6 +239,7 @@ def main() -> None:
             "encode": lambda xs, b=batch_size: plain.encode(xs, batch_size=b, show_progress_bar=False),
             "predict": lambda xs, b=batch_size: multi.predict(xs, b, show_progress_bar=False, output_embedding=True),
             "two_models": lambda xs, b=batch_size: [m.predict(xs, b, show_progress_bar=False) for m in singles],
+            "predict_unsorted": lambda xs, b=batch_size: unsorted_predict(multi, xs, b),
         }
         warmup = texts[: 2 * batch_size]
         for call in calls.values():
@@ -246,6 +259,7 @@ def main() -> None:
         speed = {method: figures[method]["sentences_per_s"] for method in METHODS}
         figures["predict_vs_encode"] = round(speed["predict"] / speed["encode"], 3)
         figures["predict_vs_two_models"] = round(speed["predict"] / speed["two_models"], 3)
+        figures["length_sorting_gain"] = round(speed["predict"] / speed["predict_unsorted"], 3)
         by_batch_size[str(batch_size)] = figures
 
     # 3. Table: method x batch size; "vs encode" is the speed relative to plain encode at that batch size.
@@ -293,6 +307,7 @@ def main() -> None:
                     "batch_sizes": args.batch_sizes,
                     "predict_vs_encode": by_batch_size[key]["predict_vs_encode"],
                     "predict_vs_two_models": by_batch_size[key]["predict_vs_two_models"],
+                    "length_sorting_gain": by_batch_size[key]["length_sorting_gain"],
                     "ratio_batch_size": int(key),
                     "by_batch_size": by_batch_size,
                     "rss": rss,

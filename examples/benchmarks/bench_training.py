@@ -43,6 +43,7 @@ from stmtl.data import read_joint_folder
 from stmtl.training.config import TrainConfig
 from stmtl.training.features import collate
 from stmtl.training.run import setup
+from stmtl.training.sampling import Stream, epoch_schedule
 
 FLOOR = {"intent": 0.98, "slots": 0.95, "exact_match": 0.88}
 
@@ -89,6 +90,13 @@ def bare_step(model: BareModel, optimizer: torch.optim.Optimizer, batch: dict, a
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
+
+
+def padding_fraction(batches: list[list[dict]]) -> float:
+    """Share of padded positions in a list of batches (each padded to its longest row)."""
+    padded = sum(max(row["length"] for row in rows) * len(rows) for rows in batches)
+    real = sum(row["length"] for rows in batches for row in rows)
+    return round(1 - real / padded, 4)
 
 
 def time_to_floor(run_dir: Path) -> dict[str, Any] | None:
@@ -145,6 +153,9 @@ def main() -> None:
         trainer, specs, _ = setup(config)
     stream = trainer.streams[0]
     batches = [[stream.rows[i] for i in indices] for _, indices in trainer.schedules[0]]
+    lengths = [row["length"] for row in stream.rows]
+    plain = epoch_schedule([Stream(["intent", "slots"], lengths)], args.batch_size, 42, 0, group_by_length=False)
+    ungrouped = [[stream.rows[i] for i in indices] for _, indices in plain]
     device = trainer.accelerator.device
     tokenizer = trainer.unwrapped.tokenizer
 
@@ -170,19 +181,27 @@ def main() -> None:
             bare_step(bare, optimizer, batch, autocast)
         return time.perf_counter() - start
 
-    # 3. Warm-up, then alternating rounds on the same batches.
+    # 3. Warm-up, then alternating rounds on the same batches (and stmtl on batches without length grouping).
     run_stmtl(batches[:3]), run_bare(batches[:3])
-    stmtl_speed, bare_speed = [], []
+    stmtl_speed, bare_speed, ungrouped_speed = [], [], []
     for round_index in range(args.repeats):
-        chunk = batches[(round_index % 4) * args.steps : (round_index % 4 + 1) * args.steps] or batches[: args.steps]
-        sentences = sum(len(rows) for rows in chunk)
-        order = [(run_stmtl, stmtl_speed), (run_bare, bare_speed)]
-        for runner, speeds in order if round_index % 2 == 0 else order[::-1]:
-            speeds.append(sentences / runner(chunk))
+        window = slice((round_index % 4) * args.steps, (round_index % 4 + 1) * args.steps)
+        chunk, plain_chunk = batches[window] or batches[: args.steps], ungrouped[window] or ungrouped[: args.steps]
+        order = [
+            (run_stmtl, stmtl_speed, chunk),
+            (run_bare, bare_speed, chunk),
+            (run_stmtl, ungrouped_speed, plain_chunk),
+        ]
+        for runner, speeds, rows in order if round_index % 2 == 0 else order[::-1]:
+            speeds.append(sum(len(r) for r in rows) / runner(rows))
     result: dict[str, Any] = {
         "stmtl_sentences_per_s": round(statistics.median(stmtl_speed), 1),
         "bare_sentences_per_s": round(statistics.median(bare_speed), 1),
         "train_vs_bare": round(statistics.median(stmtl_speed) / statistics.median(bare_speed), 3),
+        "ungrouped_sentences_per_s": round(statistics.median(ungrouped_speed), 1),
+        "length_grouping_gain": round(statistics.median(stmtl_speed) / statistics.median(ungrouped_speed), 3),
+        "padding_fraction_grouped": padding_fraction(batches),
+        "padding_fraction_ungrouped": padding_fraction(ungrouped),
         "batch_size": args.batch_size,
         "mixed_precision": args.mixed_precision,
         "device": str(device),
@@ -198,7 +217,11 @@ def main() -> None:
     print(f"{'loop':<8} {'sentences/s (median)':>22}")
     print(f"{'stmtl':<8} {result['stmtl_sentences_per_s']:>22}")
     print(f"{'bare':<8} {result['bare_sentences_per_s']:>22}")
-    print(f"train_vs_bare = {result['train_vs_bare']}")
+    print(f"{'stmtl, no length grouping':<8} {result['ungrouped_sentences_per_s']:>5}")
+    print(f"train_vs_bare = {result['train_vs_bare']}, length_grouping_gain = {result['length_grouping_gain']}")
+    print(
+        f"padding: {result['padding_fraction_grouped']:.1%} grouped vs {result['padding_fraction_ungrouped']:.1%} not"
+    )
     if args.json:
         print(json.dumps(result))
 
