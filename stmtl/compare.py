@@ -151,7 +151,7 @@ def plot_comparison(rows: list[dict[str, Any]], path: Path) -> Path:
     )
     axis.set_ylabel("score")
     axis.set_ylim(0, 105)
-    axis.legend(loc="lower right")
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     axis.set_title("Multi-task vs single-task, frozen backbone and embedding preservation")
     figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)
