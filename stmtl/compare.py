@@ -15,7 +15,6 @@ from typing import Any
 from stmtl.data import read_task_data
 from stmtl.sts import evaluate_sts
 from stmtl.training.config import TrainConfig
-from stmtl.training.evaluation import evaluate_model
 from stmtl.training.run import train
 
 
@@ -79,9 +78,8 @@ def compare(
         config = TrainConfig.from_dict({**(overrides or {}), **values, "output_dir": str(folder)})
         model, results = train(config)
         row: dict[str, Any] = {"variant": name, "train_seconds": results["train_seconds"]}
-        for split in ("dev", "test"):
-            scores, _ = evaluate_model(model, read_task_data(data, split=split))
-            for task, value in scores.items():
+        for split in ("dev", "test"):  # train() scored the best checkpoint on both splits already
+            for task, value in results[split].items():
                 if isinstance(value, dict):
                     row[f"{split}_{task}"] = value.get("accuracy", value.get("f1"))
                 else:

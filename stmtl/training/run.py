@@ -61,11 +61,6 @@ def group_by_source(tasks: list[TaskConfig], key: str, joint: bool) -> list[list
     return groups
 
 
-def read_split(source: Any, split: str) -> datasets.Dataset:
-    """Read one task source: folders give ``split``; files and datasets are used whole."""
-    return read_task_data(source, split=split)
-
-
 def make_heads(config: TrainConfig, specs: list[TaskSpec], dim: int) -> list:
     """One head per task, with the labels found in training data."""
     classes = {"sentence": SentenceClassificationHead, "token": TokenClassificationHead}
@@ -89,7 +84,7 @@ def encode_sets(
     out = []
     for group in groups:
         group_specs = [specs[task.name] for task in group]
-        data = read_split(getattr(group[0], key), split)
+        data = read_task_data(getattr(group[0], key), split=split)
         name = f"{split} data of {'+'.join(task.name for task in group)}"
         out.append((group_specs, encode_dataset(data, tokenizer, max_length, group_specs, name)))
     return out
@@ -123,7 +118,7 @@ def setup(config: TrainConfig) -> tuple[MultiTaskTrainer, list[TaskSpec], dict[s
     set_seed(config.seed)
     joint = config.mode == "joint"
     train_groups = group_by_source(config.tasks, "train", joint)
-    raw_train = [read_split(group[0].train, "train") for group in train_groups]
+    raw_train = [read_task_data(group[0].train, split="train") for group in train_groups]
     specs: dict[str, TaskSpec] = {}
     for group, data in zip(train_groups, raw_train):
         for task in group:

@@ -105,6 +105,7 @@ class MultiTaskTrainer:
             "evals_without_gain": 0, "skipped_steps": 0,
         }  # fmt: skip
         self.last_evaluated_step = -1
+        self.start_time = time.perf_counter()
 
     # Planning --------------------------------------------------------------------------------------------------
 
@@ -147,7 +148,7 @@ class MultiTaskTrainer:
         accelerator, config = self.accelerator, self.config
         running: dict[str, list[float]] = {}
         nonfinite_in_row = 0
-        start_time = self.start_time = time.perf_counter()
+        self.start_time = time.perf_counter()
         bar = tqdm(
             total=self.total_steps, initial=self.state["step"], desc="Training", unit="step",
             disable=not accelerator.is_main_process,
@@ -201,7 +202,7 @@ class MultiTaskTrainer:
         bar.close()
         if self.last_evaluated_step != self.state["step"] or self.state["best_checkpoint"] is None:
             self._evaluate_and_checkpoint(force=True)
-        self.state["train_seconds"] = round(time.perf_counter() - start_time, 1)
+        self.state["train_seconds"] = round(time.perf_counter() - self.start_time, 1)
         accelerator.wait_for_everyone()
         return self.state
 
@@ -345,7 +346,7 @@ class MultiTaskTrainer:
             return
         record = {
             **record,
-            "elapsed_s": round(time.perf_counter() - getattr(self, "start_time", time.perf_counter()), 2),
+            "elapsed_s": round(time.perf_counter() - self.start_time, 2),
         }
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
