@@ -25,7 +25,7 @@ TRAIN_FLAGS = {
     "temperature": float, "loss_weighting": str, "label_smoothing": float, "freeze": str, "unfreeze_every": int,
     "mixed_precision": str, "gradient_accumulation_steps": int, "max_seq_length": int, "eval_every": int,
     "early_stopping_patience": int, "save_total_limit": int, "seed": int, "report_to": str,
-    "preserve_embeddings": float, "preserve_method": str, "grad_cosine_every": int,
+    "preserve_embeddings": float, "preserve_method": str, "encoder_dropout": float, "grad_cosine_every": int,
 }  # fmt: skip
 
 

@@ -77,6 +77,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     preserve_embeddings: float = 0.0
     preserve_method: Literal["distill", "l2sp"] = "distill"
+    encoder_dropout: float | None = None  # None: the backbone's own, but 0 under distillation (see preservation.py)
     grad_cosine_every: int | None = None
     max_seq_length: int | None = None
     group_by_length: bool = True
@@ -137,6 +138,8 @@ class TrainConfig:
             raise ConfigError("config key 'epochs' must be > 0 (or set max_steps)")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ConfigError(f"config key 'warmup_ratio' must be in [0, 1), got {self.warmup_ratio}")
+        if self.encoder_dropout is not None and not 0.0 <= self.encoder_dropout < 1.0:
+            raise ConfigError(f"config key 'encoder_dropout' must be in [0, 1), got {self.encoder_dropout}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able values (datasets passed in Python are shown by their repr)."""

@@ -6,7 +6,10 @@ for search and clustering. Two penalties, added to the task losses with weight `
 * ``distill`` (default): ``1 - cos(e, e0)`` between the model's ``sentence_embedding`` of a training text and the
   *source* model's embedding of the same text. The source embeddings are computed once, before the first step,
   and cached with the training rows, so the teacher costs one ``encode`` pass over the training texts, not a
-  second forward pass per step.
+  second forward pass per step. The teacher is computed without dropout, so distillation also turns the
+  encoder's dropout off for training (unless ``encoder_dropout`` is set): with dropout on, ``1 - cos`` is already
+  about 0.05 at step 0 on SNIPS, and the term becomes a dropout-consistency regulariser that fights the tasks
+  (measured in the README: +2.3 dev slot F1 at the same STS score).
 * ``l2sp``: ``||θ - θ0||²`` summed over encoder parameters, θ0 being their starting values (Li et al., "Explicit
   Inductive Bias for Transfer Learning with Convolutional Networks", ICML 2018). It needs no data but constrains
   every weight, including those the embedding does not depend on much.
@@ -25,6 +28,29 @@ logger = logging.getLogger(__name__)
 
 TEACHER = "teacher_embedding"
 """Row key of the cached source embedding."""
+
+
+def set_encoder_dropout(model: Any, probability: float) -> int:
+    """Set the probability of every dropout layer outside the task heads.
+
+    Args:
+        model: The model; its saved config keeps the backbone's own value, which only matters for training.
+        probability: The new dropout probability.
+
+    Returns:
+        The number of dropout layers changed.
+    """
+    layers = [
+        layer
+        for module in model
+        if not isinstance(module, TaskHead)
+        for layer in module.modules()
+        if isinstance(layer, torch.nn.Dropout)
+    ]
+    for layer in layers:
+        layer.p = probability
+    logger.info("encoder dropout set to %g in %d layers", probability, len(layers))
+    return len(layers)
 
 
 class EmbeddingPreservation:

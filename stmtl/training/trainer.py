@@ -30,7 +30,7 @@ from stmtl.training.evaluation import EvalSet, headline, predict_encoded, score,
 from stmtl.training.features import MODEL_INPUTS, TaskSpec, collate
 from stmtl.training.freezing import GradualUnfreezer, apply_freeze
 from stmtl.training.optim import build_optimizer, build_scheduler
-from stmtl.training.preservation import EmbeddingPreservation
+from stmtl.training.preservation import EmbeddingPreservation, set_encoder_dropout
 from stmtl.training.sampling import Stream, epoch_schedule
 from stmtl.training.weighting import TaskWeighting
 
@@ -86,6 +86,11 @@ class MultiTaskTrainer:
             model, config.lr_backbone, config.lr_heads, config.weight_decay, config.layer_lr_decay, extra
         )
         self.world = accelerator.num_processes
+        dropout = config.encoder_dropout
+        if dropout is None and config.preserve_embeddings > 0 and config.preserve_method == "distill":
+            dropout = 0.0
+        if dropout is not None:
+            set_encoder_dropout(model, dropout)
         self.preservation = None
         if config.preserve_embeddings > 0:
             self.preservation = EmbeddingPreservation(config.preserve_method, config.preserve_embeddings)

@@ -42,3 +42,11 @@ def test_config_bad_yaml_named(tmp_path) -> None:
     path.write_text("tasks: [unclosed\n")
     with pytest.raises(ConfigError, match="c.yaml"):
         TrainConfig.from_yaml(path)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("warmup_ratio", 1.0), ("encoder_dropout", 1.5), ("encoder_dropout", -0.1)]
+)
+def test_config_out_of_range_named(key: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=f"'{key}' must be in"):
+        TrainConfig.from_dict({"output_dir": "x", "tasks": [TASK], key: value})

@@ -48,3 +48,23 @@ def test_grad_cosine_logged(tiny_backbone, tmp_path) -> None:
     cosines = [record for record in records if record["type"] == "grad_cosine"]
     assert cosines and all(-1.0 <= record["pairs"]["intent/slots"] <= 1.0 for record in cosines)
     assert (tmp_path / "plots" / "grad_cosine.png").is_file()
+
+
+def _dropouts(module: torch.nn.Module) -> set[float]:
+    return {layer.p for layer in module.modules() if isinstance(layer, torch.nn.Dropout)}
+
+
+def test_distillation_turns_encoder_dropout_off(tiny_backbone, tmp_path) -> None:
+    trainer, _, _ = setup(toy_config(tmp_path / "distill", tiny_backbone, preserve_embeddings=1.0))
+    model = trainer.unwrapped
+    assert _dropouts(model[0]) == {0.0}
+    assert all(_dropouts(head) == {0.1} for head in model.heads.values())  # heads keep theirs
+
+    trainer, _, _ = setup(
+        toy_config(tmp_path / "l2sp", tiny_backbone, preserve_embeddings=1.0, preserve_method="l2sp")
+    )
+    assert _dropouts(trainer.unwrapped[0]) == {0.1}  # the backbone's own: L2-SP has no dropout floor
+
+    explicit = toy_config(tmp_path / "explicit", tiny_backbone, preserve_embeddings=1.0, encoder_dropout=0.2)
+    trainer, _, _ = setup(explicit)
+    assert _dropouts(trainer.unwrapped[0]) == {0.2}
