@@ -67,9 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--data", required=True, help="joint folder with train/dev/test")
     compare.add_argument("--sts", help="STS TSV for embedding quality (e.g. STS-B dev)")
     compare.add_argument("--output", required=True)
-    compare.add_argument("--preserve-weight", type=float, default=1.0)
+    compare.add_argument(
+        "--preserve-weight", type=float, default=3.0, help="distillation weight (3: chosen on SNIPS dev)"
+    )
     for flag, kind in (("backbone", str), ("epochs", float), ("max_steps", int), ("batch_size", int),
-                       ("lr_backbone", float), ("seed", int)):  # fmt: skip
+                       ("lr_backbone", float), ("lr_heads", float), ("seed", int)):  # fmt: skip
         compare.add_argument("--" + flag.replace("_", "-"), type=kind, default=None)
     compare.add_argument("--cpu", action="store_true")
 
@@ -146,7 +148,7 @@ def _report(values: dict[str, Any], output_json: str | None, indent: int | None 
 def cmd_compare(args: argparse.Namespace) -> int:
     from stmtl.compare import compare, markdown_table
 
-    keys = ("backbone", "epochs", "max_steps", "batch_size", "lr_backbone", "seed")
+    keys = ("backbone", "epochs", "max_steps", "batch_size", "lr_backbone", "lr_heads", "seed")
     overrides = {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
     if args.cpu:
         overrides["cpu"] = True

@@ -47,7 +47,7 @@ def compare(
     sts: str | None,
     output_dir: str,
     overrides: dict[str, Any] | None = None,
-    preserve_weight: float = 1.0,
+    preserve_weight: float = 3.0,
     frozen_lr_heads: float = 1e-2,
 ) -> list[dict[str, Any]]:
     """Train every variant and collect its row of the comparison table.
