@@ -59,6 +59,10 @@ def test_distillation_turns_encoder_dropout_off(tiny_backbone, tmp_path) -> None
     model = trainer.unwrapped
     assert _dropouts(model[0]) == {0.0}
     assert all(_dropouts(head) == {0.1} for head in model.heads.values())  # heads keep theirs
+    model.train()  # in training mode the untrained student now reproduces its cached teacher exactly
+    stream = trainer.streams[0]
+    _, features = trainer._losses(stream, stream.rows[:8])
+    assert trainer.preservation.loss(features, stream.rows[:8]).item() < 1e-5
 
     trainer, _, _ = setup(
         toy_config(tmp_path / "l2sp", tiny_backbone, preserve_embeddings=1.0, preserve_method="l2sp")
