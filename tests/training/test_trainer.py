@@ -47,10 +47,15 @@ def test_trainer_run_folder_artifacts(overfit) -> None:
     assert results["best_checkpoint"] and (run_dir / "checkpoints").is_dir()
 
 
-def test_trainer_resume_equals_uninterrupted(tiny_backbone, tmp_path) -> None:
+@pytest.mark.parametrize(
+    "preservation",
+    [{}, {"preserve_embeddings": 1.0}, {"preserve_embeddings": 1.0, "preserve_method": "l2sp"}],
+    ids=["plain", "distill", "l2sp"],
+)
+def test_trainer_resume_equals_uninterrupted(tiny_backbone, tmp_path, preservation) -> None:
+    # With preservation, the resumed run must anchor to the *source* model again, not to the checkpoint it loads.
     full = tmp_path / "full"
-    config = dict(epochs=4, eval_every=6, save_total_limit=10, tasks_dev=None)
-    config.pop("tasks_dev")
+    config = dict(epochs=4, eval_every=6, save_total_limit=10, **preservation)
     train(toy_config(full, tiny_backbone, **config, max_steps=12))
     middle, last = list_checkpoints(full)[0], list_checkpoints(full)[-1]
     assert middle.name == "step-0000006" and last.name == "step-0000012"
