@@ -39,6 +39,8 @@ RUNS: dict[str, dict[str, Any]] = {
     "none-no-dropout": {"encoder_dropout": 0.0},
     "distill-3": {"preserve_embeddings": 3.0},
     "none+lr-heads-3e-3": {"lr_heads": 3e-3},
+    "distill-1+lr-heads-3e-3": {"preserve_embeddings": 1.0, "lr_heads": 3e-3},
+    "distill-2+lr-heads-3e-3": {"preserve_embeddings": 2.0, "lr_heads": 3e-3},
     "distill-3+lr-heads-3e-3": {"preserve_embeddings": 3.0, "lr_heads": 3e-3},
 }
 
