@@ -53,6 +53,11 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         """The task heads by task name, in model order."""
         return {module.task: module for module in self if isinstance(module, TaskHead)}
 
+    @property
+    def shared_modules(self) -> list[torch.nn.Module]:
+        """The modules every task shares (Transformer, Pooling, ...): all but the task heads, in model order."""
+        return [module for module in self if not isinstance(module, TaskHead)]
+
     def encode(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """``SentenceTransformer.encode`` with text inputs checked and one truncation warning per call.
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import torch
 
-from stmtl.heads import TaskHead
 from stmtl.training.features import MODEL_INPUTS, TaskSpec, collate
 
 
@@ -28,9 +27,7 @@ def task_gradient_cosines(
     Returns:
         ``{"taskA/taskB": cosine}`` for every pair of tasks.
     """
-    shared = [
-        p for module in model if not isinstance(module, TaskHead) for p in module.parameters() if p.requires_grad
-    ]
+    shared = [p for module in model.shared_modules for p in module.parameters() if p.requires_grad]
     if not shared:
         return {}
     was_training = model.training

@@ -7,7 +7,7 @@ import re
 from sentence_transformers import SentenceTransformer
 from torch import nn
 
-from stmtl.heads import TaskHead
+from stmtl.model import MultiTaskSentenceTransformer
 
 _LAYERS = re.compile(r"^layers:(\d+)(?:-(\d+))?$")
 POLICY_HELP = "none, all, backbone, embeddings, layers:A-B, layers:N, head:<task>, or a comma-separated combination"
@@ -62,14 +62,10 @@ def embedding_module(model: SentenceTransformer) -> nn.Module:
     return auto_model.get_input_embeddings()
 
 
-def _head_modules(model: SentenceTransformer) -> dict[str, TaskHead]:
-    return {module.task: module for module in model if isinstance(module, TaskHead)}
-
-
-def _selected(model: SentenceTransformer, policy: str) -> set[int]:
+def _selected(model: MultiTaskSentenceTransformer, policy: str) -> set[int]:
     """Ids of the parameters that ``policy`` freezes; raises ValueError naming the policy on any problem."""
     every = {id(p) for p in model.parameters()}
-    heads = _head_modules(model)
+    heads = model.heads
     frozen: set[int] = set()
     for part in (part.strip() for part in policy.split(",")):
         if part == "none":
@@ -77,7 +73,7 @@ def _selected(model: SentenceTransformer, policy: str) -> set[int]:
         if part == "all":
             frozen |= every
         elif part == "backbone":
-            frozen |= {id(p) for module in model if not isinstance(module, TaskHead) for p in module.parameters()}
+            frozen |= {id(p) for module in model.shared_modules for p in module.parameters()}
         elif part == "embeddings":
             frozen |= {id(p) for p in embedding_module(model).parameters()}
         elif part.startswith("head:"):
@@ -100,7 +96,7 @@ def _selected(model: SentenceTransformer, policy: str) -> set[int]:
     return frozen
 
 
-def apply_freeze(model: SentenceTransformer, policy: str) -> list[str]:
+def apply_freeze(model: MultiTaskSentenceTransformer, policy: str) -> list[str]:
     """Freeze the parameters named by ``policy`` (``requires_grad=False``); every other parameter is made trainable.
 
     Policies: ``none``; ``backbone`` (every parameter outside the task heads); ``embeddings``; ``layers:A-B``

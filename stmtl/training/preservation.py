@@ -22,8 +22,6 @@ from typing import Any
 
 import torch
 
-from stmtl.heads import TaskHead
-
 logger = logging.getLogger(__name__)
 
 TEACHER = "teacher_embedding"
@@ -41,11 +39,7 @@ def set_encoder_dropout(model: Any, probability: float) -> int:
         The number of dropout layers changed.
     """
     layers = [
-        layer
-        for module in model
-        if not isinstance(module, TaskHead)
-        for layer in module.modules()
-        if isinstance(layer, torch.nn.Dropout)
+        layer for module in model.shared_modules for layer in module.modules() if isinstance(layer, torch.nn.Dropout)
     ]
     for layer in layers:
         layer.p = probability
@@ -74,8 +68,7 @@ class EmbeddingPreservation:
         if self.method == "l2sp":
             self.anchor = [
                 (p, p.detach().clone())
-                for module in model
-                if not isinstance(module, TaskHead)
+                for module in model.shared_modules
                 for p in module.parameters()
                 if p.requires_grad
             ]
