@@ -23,7 +23,7 @@ import random
 from datasets import Dataset
 
 import stmtl
-from stmtl.training.config import TrainConfig
+from stmtl.config import TrainConfig
 from stmtl.training.run import train
 
 INTENT_TEMPLATES = {

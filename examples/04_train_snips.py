@@ -19,7 +19,7 @@ import json
 
 from stmtl.cli import snips_config
 from stmtl.data import read_task_data
-from stmtl.training.evaluation import evaluate_model
+from stmtl.evaluation import evaluate_model
 from stmtl.training.run import train
 
 

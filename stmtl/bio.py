@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,14 +10,29 @@ from typing import Any
 def entity_type(tag: str) -> str | None:
     """The entity type of an IOB2 tag (``"B-city"`` → ``"city"``), ``None`` for ``"O"``.
 
+    A valid tag is ``"O"`` or ``"B-<type>"`` / ``"I-<type>"`` with a non-empty type and no whitespace (the text
+    formats, seq.out and CoNLL, separate tags by whitespace). This is the one IOB2 check of the package: the data
+    readers, the token head and the decoder all call it.
+
     Raises:
-        ValueError: If the tag is neither ``O`` nor ``B-<type>`` / ``I-<type>``.
+        ValueError: If the tag is not a string or not an IOB2 tag (naming it).
     """
+    if not isinstance(tag, str):
+        raise ValueError(f"tag must be a string, got {type(tag).__name__} {tag!r}")
     if tag == "O":
         return None
-    if len(tag) > 2 and tag[:2] in ("B-", "I-"):
+    if tag[:2] in ("B-", "I-") and len(tag) > 2 and not any(ch.isspace() for ch in tag):
         return tag[2:]
     raise ValueError(f"unknown tag {tag!r} (expected O, B-<type> or I-<type>: IOB2 scheme)")
+
+
+def validate_tag(tag: str) -> None:
+    """Check that ``tag`` is an IOB2 tag (see :func:`entity_type`).
+
+    Raises:
+        ValueError: If it is not.
+    """
+    entity_type(tag)
 
 
 def check_iob2_labels(labels: Sequence[str]) -> None:
@@ -71,3 +87,27 @@ def decode_entities(
         entity["text"] = text[entity["start"] : entity["end"]]
         entity["score"] = float(sum(scores) / len(scores))
     return [{key: entity[key] for key in ("label", "start", "end", "text", "score")} for entity in entities]
+
+
+def entities_to_tags(entities: Sequence[dict[str, Any]], word_spans: Sequence[tuple[int, int]]) -> list[str]:
+    """The IOB2 word tags that entity spans stand for: the inverse of :func:`decode_entities` on well-formed tags.
+
+    A word inside an entity's ``[start, end)`` gets ``B-type`` if it is the entity's first word and ``I-type``
+    otherwise; every other word gets ``O``. Scoring these tags scores exactly the spans ``predict`` returns.
+
+    Args:
+        entities: Entities with ``label``, ``start`` and ``end``, in text order.
+        word_spans: ``(start, end)`` of every word of the same text.
+
+    Returns:
+        One tag per word.
+    """
+    tags = ["O"] * len(word_spans)
+    starts = [start for start, _ in word_spans]
+    for entity in entities:
+        first = bisect.bisect_left(starts, entity["start"])
+        for word in range(first, len(word_spans)):
+            if word_spans[word][0] >= entity["end"]:
+                break
+            tags[word] = ("B-" if word == first else "I-") + entity["label"]
+    return tags

@@ -18,15 +18,42 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-# CLI flag → TrainConfig key, for the flags that override a config.
-TRAIN_FLAGS = {
-    "backbone": str, "epochs": float, "max_steps": int, "batch_size": int, "lr_backbone": float, "lr_heads": float,
-    "layer_lr_decay": float, "warmup_ratio": float, "scheduler": str, "mode": str, "sampling": str,
-    "temperature": float, "loss_weighting": str, "label_smoothing": float, "freeze": str, "unfreeze_every": int,
-    "mixed_precision": str, "gradient_accumulation_steps": int, "max_seq_length": int, "eval_every": int,
-    "early_stopping_patience": int, "save_total_limit": int, "seed": int, "report_to": str,
-    "preserve_embeddings": float, "preserve_method": str, "encoder_dropout": float, "grad_cosine_every": int,
-}  # fmt: skip
+COMPARE_KEYS = ("backbone", "epochs", "max_steps", "batch_size", "lr_backbone", "lr_heads", "seed", "cpu")
+"""The ``TrainConfig`` keys that ``stmtl compare`` passes to every variant."""
+
+
+def add_config_flags(parser: argparse.ArgumentParser, keys: Sequence[str] | None = None) -> list[str]:
+    """Add one flag per ``TrainConfig`` field (or per field in ``keys``), generated from the dataclass.
+
+    Each flag gets the field's help text, its config default and, for ``Literal`` fields, the allowed values, so
+    that argparse refuses a bad value before anything heavy is imported. Flags default to ``None``: only the
+    flags given override a YAML config.
+
+    Returns:
+        The config keys added, in field order.
+    """
+    import dataclasses
+    import typing
+
+    from stmtl.config import TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
+    added = []
+    for field in dataclasses.fields(TrainConfig):
+        if "help" not in field.metadata or (keys is not None and field.name not in keys):
+            continue
+        hint = hints[field.name]
+        options: dict[str, Any] = {"default": None, "help": f"{field.metadata['help']} (default: {field.default})"}
+        args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if typing.get_origin(hint) is typing.Literal:
+            options.update(choices=args, type=type(args[0]))
+        elif hint is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["type"] = args[0] if args else hint
+        parser.add_argument("--" + field.name.replace("_", "-"), **options)
+        added.append(field.name)
+    return added
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,9 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--config", help="YAML config with a 'tasks' list (several datasets)")
     train.add_argument("--output", required=True, help="run folder; ends up holding the best model")
     train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --output")
-    train.add_argument("--cpu", action="store_true", help="train on the CPU even if a GPU is present")
-    for flag, kind in TRAIN_FLAGS.items():
-        train.add_argument("--" + flag.replace("_", "-"), type=kind, default=None)
+    train.set_defaults(config_keys=add_config_flags(train))
 
     evaluate = commands.add_parser("evaluate", help="score a model on labelled data")
     evaluate.add_argument("--model", required=True)
@@ -68,12 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--sts", help="STS TSV for embedding quality (e.g. STS-B dev)")
     compare.add_argument("--output", required=True)
     compare.add_argument(
-        "--preserve-weight", type=float, default=3.0, help="distillation weight (3: chosen on SNIPS dev)"
+        "--preserve-weight", type=float, default=3.0, help="distillation weight (default: 3, chosen on SNIPS dev)"
     )
-    for flag, kind in (("backbone", str), ("epochs", float), ("max_steps", int), ("batch_size", int),
-                       ("lr_backbone", float), ("lr_heads", float), ("seed", int)):  # fmt: skip
-        compare.add_argument("--" + flag.replace("_", "-"), type=kind, default=None)
-    compare.add_argument("--cpu", action="store_true")
+    compare.set_defaults(config_keys=add_config_flags(compare, COMPARE_KEYS))
 
     encode = commands.add_parser("encode", help="sentence embeddings to a .npy file")
     encode.add_argument("--model", required=True)
@@ -83,10 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The config values given as flags."""
+    return {key: getattr(args, key) for key in args.config_keys if getattr(args, key) is not None}
+
+
 def snips_config(data: str, output: str, overrides: dict[str, Any]) -> Any:
     """Tasks ``intent`` + ``slots`` on a joint folder, with the CLI defaults."""
+    from stmtl.config import TrainConfig
     from stmtl.data import DataError, is_joint_folder
-    from stmtl.training.config import TrainConfig
 
     if not os.path.isdir(data):
         raise DataError("no such folder", data)
@@ -101,12 +128,10 @@ def snips_config(data: str, output: str, overrides: dict[str, Any]) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from stmtl.training.config import TrainConfig
+    from stmtl.config import TrainConfig
     from stmtl.training.run import train
 
-    overrides = {flag: getattr(args, flag) for flag in TRAIN_FLAGS if getattr(args, flag) is not None}
-    if args.cpu:
-        overrides["cpu"] = True
+    overrides = _overrides(args)
     if args.config:
         config = TrainConfig.from_yaml(args.config, output_dir=args.output, **overrides)
     else:
@@ -119,8 +144,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from stmtl.data import read_task_data
+    from stmtl.evaluation import evaluate_model
     from stmtl.loading import load
-    from stmtl.training.evaluation import evaluate_model
 
     model = load(args.model)
     view, _ = evaluate_model(model, read_task_data(args.data, split=args.split), args.batch_size)
@@ -148,19 +173,10 @@ def _report(values: dict[str, Any], output_json: str | None, indent: int | None 
 def cmd_compare(args: argparse.Namespace) -> int:
     from stmtl.compare import compare, markdown_table
 
-    keys = ("backbone", "epochs", "max_steps", "batch_size", "lr_backbone", "lr_heads", "seed")
-    overrides = {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
-    if args.cpu:
-        overrides["cpu"] = True
-    rows = compare(args.data, args.sts, args.output, overrides, preserve_weight=args.preserve_weight)
+    rows = compare(args.data, args.sts, args.output, _overrides(args), preserve_weight=args.preserve_weight)
     print(markdown_table(rows))
     print(f"table, JSON and chart in {args.output}/comparison.{{md,json,png}}")
     return 0
-
-
-def _read_lines(path: str) -> list[str]:
-    with open(path, encoding="utf-8-sig") as handle:
-        return handle.read().splitlines()
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -168,7 +184,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if bool(args.texts) == bool(args.input):
         raise ValueError("give texts as arguments or --input FILE (one of the two)")
-    texts = args.texts or _read_lines(args.input)
+    from stmtl.data import read_lines
+
+    texts = args.texts or read_lines(args.input)
     model = load(args.model)
     for text, result in zip(texts, model.iter_predict(texts, batch_size=args.batch_size)):
         print(json.dumps({"text": text, **result}, ensure_ascii=False), flush=False)
@@ -178,10 +196,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from stmtl.data import read_lines
     from stmtl.loading import load
 
     model = load(args.model)
-    embeddings = model.encode(_read_lines(args.input), batch_size=args.batch_size, show_progress_bar=True)
+    embeddings = model.encode(read_lines(args.input), batch_size=args.batch_size, show_progress_bar=True)
     np.save(args.output, embeddings)
     print(f"{args.output}: {embeddings.shape[0]} embeddings of dimension {embeddings.shape[1]}")
     return 0

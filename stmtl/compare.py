@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stmtl.config import TrainConfig
 from stmtl.data import read_task_data
 from stmtl.sts import evaluate_sts
-from stmtl.training.config import TrainConfig
 from stmtl.training.run import train
 
 
@@ -81,7 +81,7 @@ def compare(
         for split in ("dev", "test"):  # train() scored the best checkpoint on both splits already
             for task, value in results[split].items():
                 if isinstance(value, dict):
-                    row[f"{split}_{task}"] = value.get("accuracy", value.get("f1"))
+                    row[f"{split}_{task}"] = value[model.heads[task].selection_key]
                 else:
                     row[f"{split}_{task}"] = value
         if sts:

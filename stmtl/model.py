@@ -16,14 +16,13 @@ from sentence_transformers.util import batch_to_device
 from tqdm.auto import tqdm
 
 import stmtl
-from stmtl.alignment import piece_word_ids, split_words
+from stmtl.alignment import first_pieces, piece_word_ids, split_words
 from stmtl.atomic import atomic_folder
-from stmtl.heads import SentenceClassificationHead, TaskHead, TextBatch, TokenClassificationHead
+from stmtl.heads import HEAD_TYPES, TaskHead, TextBatch
 from stmtl.model_card import render_model_card
 
 logger = logging.getLogger(__name__)
 
-_HEAD_CLASSES = (SentenceClassificationHead, TokenClassificationHead)
 SORT_WINDOW_BATCHES = 16
 """``predict`` reads this many batches of texts at a time and sorts them by length to cut padding."""
 
@@ -42,7 +41,7 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
 
     # stmtl's own head classes resolve to these classes when a saved model is loaded, so loading needs no
     # trust_remote_code (which would also enable a backbone's remote code); foreign types still need it.
-    _module_classes = MappingProxyType({f"{cls.__module__}.{cls.__name__}": cls for cls in _HEAD_CLASSES})
+    _module_classes = MappingProxyType({f"{cls.__module__}.{cls.__name__}": cls for cls in HEAD_TYPES.values()})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -126,8 +125,9 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
             output_embedding: Also return each text's ``sentence_embedding`` (numpy) under that key.
 
         Returns:
-            One dict per text, keyed by task name: sentence tasks give ``{"label", "score"}``; token tasks give
-            a list of entities ``{"label", "start", "end", "text", "score"}`` with ``text[start:end] == text``.
+            One dict per text, keyed by task name, holding what the task's head decodes: ``{"label", "score"}``
+            for sentence classification, a list of entities ``{"label", "start", "end", "text", "score"}`` with
+            ``text[start:end] == text`` for token classification, a list of ``{"label", "score"}`` for multi-label.
 
         Raises:
             TypeError: If an item is not a string (naming its index), or ``texts`` is a single string.
@@ -193,7 +193,8 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
             if spans and length >= (self.max_seq_length or 0) and spans[-1][1] > max(end for _, end in piece_offsets)
         )
         out = self(batch_to_device(features, self.device))
-        batch = TextBatch(texts=texts, word_spans=word_spans, word_ids=word_ids)
+        positions = [first_pieces(ids, len(spans)) for ids, spans in zip(word_ids, word_spans)]
+        batch = TextBatch(texts=texts, word_spans=word_spans, first_pieces=positions)
         decoded = {task: head.decode(out, batch) for task, head in self.heads.items()}
         results = [{task: decoded[task][row] for task in decoded} for row in range(len(texts))]
         if output_embedding:

@@ -75,7 +75,7 @@ def write_joint_folder(root, splits=("train", "dev", "test")) -> str:
 
 def toy_config(output_dir, backbone, **overrides):
     """A fast two-task config on the toy set (joint mode, high learning rates)."""
-    from stmtl.training.config import TrainConfig
+    from stmtl.config import TrainConfig
 
     data = toy_dataset()
     values = {

@@ -15,8 +15,8 @@ import torch
 
 import stmtl
 from stmtl.cli import main
+from stmtl.config import ConfigError
 from stmtl.training.checkpoint import list_checkpoints
-from stmtl.training.config import ConfigError
 from stmtl.training.run import check_output_dir
 from tests.helpers import write_joint_folder
 

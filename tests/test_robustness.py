@@ -76,7 +76,7 @@ def test_predict_generator_is_lazy(model) -> None:
 def test_evaluate_unknown_labels_counted_wrong_with_one_warning(model, caplog) -> None:
     from datasets import Dataset
 
-    from stmtl.training.evaluation import evaluate_model
+    from stmtl.evaluation import evaluate_model
 
     data = Dataset.from_dict(
         {"text": ["a b", "c d", "e f"], "tokens": [["a", "b"]] * 3, "tags": [["O", "O"]] * 3,

@@ -39,9 +39,9 @@ from torch import nn
 from transformers import AutoModel
 
 import stmtl
+from stmtl.config import TrainConfig
 from stmtl.data import read_joint_folder
-from stmtl.training.config import TrainConfig
-from stmtl.training.features import collate
+from stmtl.features import collate
 from stmtl.training.run import setup
 from stmtl.training.sampling import Stream, epoch_schedule
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from stmtl.bio import validate_tag
 from stmtl.data.conll import read_conll
 from stmtl.data.errors import DataError
 from stmtl.data.joint_folder import is_joint_folder, read_joint_folder
 from stmtl.data.jsonl import read_jsonl
+from stmtl.data.lines import read_lines
 from stmtl.data.sources import read_task_data
-from stmtl.data.tags import validate_tag
 
 __all__ = [
     "DataError",
@@ -15,6 +16,7 @@ __all__ = [
     "read_conll",
     "read_joint_folder",
     "read_jsonl",
+    "read_lines",
     "read_task_data",
     "validate_tag",
 ]

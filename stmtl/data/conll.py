@@ -7,9 +7,9 @@ from pathlib import Path
 
 import datasets
 
-from stmtl.data._lines import read_lines
+from stmtl.bio import validate_tag
 from stmtl.data.errors import DataError
-from stmtl.data.tags import validate_tag
+from stmtl.data.lines import read_lines
 
 DOCSTART = "-DOCSTART-"
 

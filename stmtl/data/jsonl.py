@@ -1,7 +1,7 @@
 """Reader for JSON Lines files: one JSON object per line, carrying sentence and/or token labels.
 
-A row carries ``{"text", "label"}`` for a sentence task, ``{"tokens", "tags"}`` for a token task, or both keys
-sets for both tasks. Other keys are ignored.
+A row carries ``{"text", "label"}`` for a sentence task, ``{"text", "labels": [...]}`` for a multi-label task,
+``{"tokens", "tags"}`` for a token task, or several of these key sets for several tasks. Other keys are ignored.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import datasets
 
-from stmtl.data._lines import read_lines
+from stmtl.bio import validate_tag
 from stmtl.data.errors import DataError
-from stmtl.data.tags import validate_tag
+from stmtl.data.lines import read_lines
 
 _STRING = datasets.Value("string")
 _STRINGS = datasets.List(datasets.Value("string"))
@@ -30,18 +30,18 @@ def read_jsonl(path: str | os.PathLike) -> datasets.Dataset:
         path: The ``.jsonl`` file.
 
     Returns:
-        A dataset with column ``text``, plus ``label`` if the rows carry sentence labels and ``tokens`` and
-        ``tags`` if they carry token tags.
+        A dataset with column ``text``, plus ``label`` if the rows carry sentence labels, ``labels`` if they carry
+        label lists (possibly empty) and ``tokens`` and ``tags`` if they carry token tags.
 
     Raises:
         DataError: If the file is missing or has no rows; or, naming the line, if a line is not a JSON object,
             carries different kinds of labels than the first row, has a value of the wrong type, an empty text,
-            label or token list, tokens and tags of different lengths, or an invalid tag.
+            label, label in a list or token list, tokens and tags of different lengths, or an invalid tag.
     """
     file = Path(path)
     lines = read_lines(file)
-    rows: dict[str, list] = {"text": [], "label": [], "tokens": [], "tags": []}
-    first: tuple[int, tuple[bool, bool]] | None = None
+    rows: dict[str, list] = {"text": [], "label": [], "labels": [], "tokens": [], "tags": []}
+    first: tuple[int, tuple[bool, bool, bool]] | None = None
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -60,10 +60,12 @@ def read_jsonl(path: str | os.PathLike) -> datasets.Dataset:
 
     if first is None:
         raise DataError("empty dataset: no JSON rows", file)
-    has_label, has_tokens = first[1]
+    has_label, has_labels, has_tokens = first[1]
     features = {"text": _STRING}
     if has_label:
         features["label"] = _STRING
+    if has_labels:
+        features["labels"] = _STRINGS
     if has_tokens:
         features["tokens"] = _STRINGS
         features["tags"] = _STRINGS
@@ -84,29 +86,31 @@ def _parse_object(line: str, file: Path, line_no: int) -> dict[str, Any]:
     return obj
 
 
-def _row_kinds(obj: dict[str, Any], file: Path, line_no: int) -> tuple[bool, bool]:
-    # Returns (has sentence label, has token tags); a lone "tokens" or "tags" key is an error, not a third kind.
-    has_label = "label" in obj
+def _row_kinds(obj: dict[str, Any], file: Path, line_no: int) -> tuple[bool, bool, bool]:
+    # Returns (has sentence label, has label list, has token tags); a lone "tokens" or "tags" key is an error.
+    has_label, has_labels = "label" in obj, "labels" in obj
     has_tokens, has_tags = "tokens" in obj, "tags" in obj
     if has_tokens != has_tags:
         present, absent = ("tokens", "tags") if has_tokens else ("tags", "tokens")
         raise DataError(f"row has {present!r} but no {absent!r}", file, line_no)
-    if not has_label and not has_tokens:
+    if not (has_label or has_labels or has_tokens):
         raise DataError(
-            f"row has neither 'label' (sentence task) nor 'tokens' and 'tags' (token task); keys: {sorted(obj)}",
+            "row has none of 'label' (sentence task), 'labels' (multi-label task), 'tokens' and 'tags' (token "
+            f"task); keys: {sorted(obj)}",
             file,
             line_no,
         )
-    if has_label and not has_tokens and "text" not in obj:
-        raise DataError("row has 'label' but no 'text'", file, line_no)
-    return has_label, has_tokens
+    for key, present in (("label", has_label), ("labels", has_labels)):
+        if present and not has_tokens and "text" not in obj:
+            raise DataError(f"row has {key!r} but no 'text'", file, line_no)
+    return has_label, has_labels, has_tokens
 
 
 def _append_row(
-    obj: dict[str, Any], kinds: tuple[bool, bool], rows: dict[str, list], file: Path, line_no: int
+    obj: dict[str, Any], kinds: tuple[bool, bool, bool], rows: dict[str, list], file: Path, line_no: int
 ) -> None:
     # Checks the row's values and appends them to the column lists.
-    has_label, has_tokens = kinds
+    has_label, has_labels, has_tokens = kinds
     if has_tokens:
         tokens = _string_list(obj, "tokens", file, line_no)
         tags = _string_list(obj, "tags", file, line_no)
@@ -132,6 +136,11 @@ def _append_row(
         if not label.strip():
             raise DataError("'label' is empty", file, line_no)
         rows["label"].append(label)
+    if has_labels:
+        labels = _string_list(obj, "labels", file, line_no)
+        if any(not label.strip() for label in labels):
+            raise DataError("'labels' holds an empty label", file, line_no)
+        rows["labels"].append(labels)
 
 
 def _string(obj: dict[str, Any], key: str, file: Path, line_no: int) -> str:
@@ -151,10 +160,9 @@ def _string_list(obj: dict[str, Any], key: str, file: Path, line_no: int) -> lis
     return value
 
 
-def _describe(kinds: tuple[bool, bool]) -> str:
-    has_label, has_tokens = kinds
-    parts = (["'label'"] if has_label else []) + (["'tokens'/'tags'"] if has_tokens else [])
-    return " and ".join(parts)
+def _describe(kinds: tuple[bool, bool, bool]) -> str:
+    names = ("'label'", "'labels'", "'tokens'/'tags'")
+    return " and ".join(name for name, present in zip(names, kinds) if present)
 
 
 def _json_type(value: Any) -> str:

@@ -35,10 +35,10 @@ def read_task_data(
         split: The split to read from a folder or a dataset dict.
 
     Returns:
-        A dataset with a ``label`` column (sentence task), ``tokens`` and ``tags`` columns (token task), or both.
+        A dataset with the label columns of at least one head type (``label``, ``labels``, ``tokens``/``tags``).
 
     Raises:
-        DataError: If a dataset lacks both a ``label`` column and the ``tokens``/``tags`` pair, a dataset dict
+        DataError: If a dataset has the label columns of no head type, a dataset dict
             lacks ``split``, the path does not exist, a file's suffix is not one of the accepted ones, or the
             reader for the format rejects the data.
     """
@@ -70,12 +70,14 @@ def read_task_data(
 
 
 def _check_columns(dataset: datasets.Dataset) -> None:
-    # A dataset qualifies if it carries a sentence label, a token tag sequence, or both.
+    # A dataset qualifies if it carries the label columns of at least one head type.
+    from stmtl.heads import HEAD_TYPES
+
     columns = set(dataset.column_names)
-    if "label" in columns or {"tokens", "tags"} <= columns:
+    if any(set(cls.label_columns) <= columns for cls in HEAD_TYPES.values()):
         return
-    missing_token = [name for name in ("tokens", "tags") if name not in columns]
-    raise DataError(
-        f"dataset is missing column 'label' (sentence task) or column(s) {', '.join(map(repr, missing_token))} "
-        f"(token task); it has columns {sorted(columns)}"
+    missing = " or ".join(
+        f"{', '.join(repr(c) for c in cls.label_columns if c not in columns)} ({kind} task)"
+        for kind, cls in HEAD_TYPES.items()
     )
+    raise DataError(f"dataset is missing column(s) {missing}; it has columns {sorted(columns)}")

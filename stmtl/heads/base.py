@@ -1,9 +1,18 @@
-"""The shared base of task heads: a small classifier that is a sentence-transformers module.
+"""The shared base of task heads: a small classifier that is a sentence-transformers module and owns its task.
 
-A head reads one feature that the encoder already computed (``sentence_embedding`` or ``token_embeddings``)
-and writes ``features[f"{task}_logits"]``; it never changes the features it reads, so ``encode`` of a
-multi-task model returns exactly the backbone's embeddings. Its constructor arguments are its saved config
-(``config.json``) and its weights are saved as safetensors only.
+A head reads one feature that the encoder already computed (``sentence_embedding`` or ``token_embeddings``) and
+writes ``features[head.logits_key]``; it never changes the features it reads, so ``encode`` of a multi-task model
+returns exactly the backbone's embeddings. Its constructor arguments are its saved config (``config.json``) and
+its weights are saved as safetensors only.
+
+Like a spaCy pipeline component, a head owns everything task-specific, through the same verbs for every task, so
+that data encoding, training, evaluation and ``predict`` never ask which kind of task they hold:
+
+* data: :attr:`label_columns`, :meth:`labels_from_data`, :meth:`encode_targets`, :meth:`collate_targets`;
+* training: :meth:`loss`;
+* inference: :meth:`decode` (used by ``predict`` and by evaluation alike);
+* scoring: :meth:`reference`, :meth:`scored_form`, :meth:`score`, :attr:`metric_keys`, :attr:`selection_key`;
+* dev-time settings: :meth:`calibrate`; plots: :meth:`plot`.
 """
 
 from __future__ import annotations
@@ -11,36 +20,39 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar
-
-try:
-    from typing import Self
-except ImportError:  # Python 3.10
-    from typing import Self
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file
 from sentence_transformers.base.modules import Module
 from torch import nn
 
+from stmtl.metrics.unknown_labels import warn_unknown_labels
+
+if TYPE_CHECKING:
+    import datasets
+    import evaluate
+
 _TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 RESERVED_TASK_NAMES = frozenset({"sentence_embedding", "token_embeddings", "embedding"})
+WEIGHTS_FILE = "model.safetensors"
 
 
 @dataclass
 class TextBatch:
-    """Where the words of a tokenized batch are, for decoders that return spans.
+    """Where the words of a tokenized batch are, for decoders that work per word or return spans.
 
     Attributes:
-        texts: The original texts.
+        texts: The texts as tokenized.
         word_spans: Per text, ``(start, end)`` of every word.
-        word_ids: Per text, the word index of every piece (``None`` for special tokens and padding).
+        first_pieces: Per text, the piece position of every word's first piece (``None`` for a word cut by
+            truncation).
     """
 
     texts: list[str]
     word_spans: list[list[tuple[int, int]]]
-    word_ids: list[list[int | None]]
+    first_pieces: list[list[int | None]]
 
 
 class TaskHead(Module):
@@ -56,7 +68,14 @@ class TaskHead(Module):
     """
 
     kind: ClassVar[str] = ""
+    """Registry name, the ``kind`` of a task in a training config."""
     default_input_name: ClassVar[str] = ""
+    label_columns: ClassVar[tuple[str, ...]] = ()
+    """Dataset columns this task's labels come from."""
+    metric_keys: ClassVar[tuple[str, ...]] = ()
+    """Keys of :meth:`score` shown in the headline view."""
+    selection_key: ClassVar[str] = ""
+    """Key of :meth:`score` whose dev value selects the best model."""
     config_keys: list[str] = ["task", "labels", "in_features", "dropout", "hidden_features", "module_input_name"]
 
     def __init__(
@@ -78,6 +97,7 @@ class TaskHead(Module):
             raise ValueError(f"task {task!r}: in_features must be positive, got {in_features}")
         self.task = task
         self.labels = labels
+        self.label_ids = {label: index for index, label in enumerate(labels)}
         self.in_features = in_features
         self.dropout = dropout
         self.hidden_features = hidden_features
@@ -96,6 +116,11 @@ class TaskHead(Module):
         return f"{self.task}_logits"
 
     @property
+    def target_column(self) -> str:
+        """The column of encoded data (and key of a collated batch) holding this task's training targets."""
+        return f"labels.{self.task}"
+
+    @property
     def num_labels(self) -> int:
         return len(self.labels)
 
@@ -103,15 +128,71 @@ class TaskHead(Module):
         features[self.logits_key] = self.classifier(features[self.module_input_name])
         return features
 
-    def loss(self, logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
-        """Mean cross-entropy of this head's logits against label ids (``-100`` ignored)."""
+    # Data ------------------------------------------------------------------------------------------------------
+
+    @classmethod
+    def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
+        """The label set found in training data, in logit order."""
+        raise NotImplementedError
+
+    def encode_targets(self, rows: dict[str, list], word_ids: list[list[int | None]]) -> list[Any]:
+        """Training targets of a batch of rows (columns ``label_columns``); ``word_ids`` maps pieces to words."""
+        raise NotImplementedError
+
+    def collate_targets(self, targets: list[Any], seq_len: int) -> torch.Tensor:
+        """Stack the targets of one batch into a tensor; ``seq_len`` is the padded piece length."""
+        raise NotImplementedError
+
+    # Training --------------------------------------------------------------------------------------------------
+
+    def loss(
+        self, features: dict[str, Any], batch: dict[str, torch.Tensor], label_smoothing: float = 0.0
+    ) -> torch.Tensor:
+        """Mean cross-entropy of this head's logits against the label ids of ``batch`` (``-100`` ignored)."""
+        logits = features[self.logits_key]
+        targets = batch[self.target_column].to(logits.device)
         return nn.functional.cross_entropy(
             logits.reshape(-1, self.num_labels).float(), targets.reshape(-1), label_smoothing=label_smoothing
         )
 
+    # Inference and scoring -------------------------------------------------------------------------------------
+
     def decode(self, features: dict[str, Any], batch: TextBatch) -> list[Any]:
-        """Turn this head's logits for a batch into one result per text."""
+        """Turn this head's logits for a batch into one ``predict`` result per text."""
         raise NotImplementedError
+
+    def reference(self, row: dict[str, Any]) -> Any:
+        """The gold value of a data row, in the form :meth:`score` compares."""
+        raise NotImplementedError
+
+    def scored_form(self, result: Any, word_spans: list[tuple[int, int]]) -> Any:
+        """A :meth:`decode` result in the form :meth:`score` compares, so scores are those of ``predict``."""
+        raise NotImplementedError
+
+    def metric(self) -> evaluate.Metric:
+        """The ``evaluate`` metric of this task."""
+        raise NotImplementedError
+
+    def score(self, references: list[Any], predictions: list[Any]) -> dict[str, Any]:
+        """Metrics of the predictions; labels the model cannot predict count as wrong (one warning lists them)."""
+        flat = [item for value in references for item in (value if isinstance(value, list) else [value])]
+        warn_unknown_labels(self.task, flat, self.labels)
+        return self.metric().compute(predictions=predictions, references=references)
+
+    def calibrate(self, model: Any, dataset: datasets.Dataset) -> dict[str, Any] | None:
+        """Choose decision settings on dev data and keep them in the config; returns them. Argmax heads have none.
+
+        Args:
+            model: The model this head belongs to (to compute dev logits with ``encode``).
+            dataset: Dev rows with a ``text`` column and this task's label columns.
+        """
+        return None
+
+    def plot(self, references: list[Any], predictions: list[Any], folder: Path) -> list[Path]:
+        """Task-specific plots of dev predictions (e.g. a confusion matrix); none by default."""
+        return []
+
+    # Saving ----------------------------------------------------------------------------------------------------
 
     def save(self, output_path: str, *args, safe_serialization: bool = True, **kwargs) -> None:
         self.save_config(output_path)
@@ -128,24 +209,23 @@ class TaskHead(Module):
         local_files_only: bool = False,
         **kwargs,
     ) -> Self:
-        """Load a head saved by :meth:`save`: its ``config.json`` and ``model.safetensors`` (never a pickle).
+        """Load a head saved by :meth:`save` with sentence-transformers' loaders: config and safetensors only.
 
         Raises:
             FileNotFoundError: If the config or weight file is missing (naming the file).
             ValueError: If the weight file is unreadable or does not match the config (naming the file).
         """
-        folder = os.path.join(model_name_or_path, subfolder)
-        config_path = os.path.join(folder, cls.config_file_name)
-        weights_path = os.path.join(folder, "model.safetensors")
-        for path in (config_path, weights_path):
-            if not os.path.isfile(path):
+        hub = {"subfolder": subfolder, "token": token, "cache_folder": cache_folder, "revision": revision,
+               "local_files_only": local_files_only}  # fmt: skip
+        for name in (cls.config_file_name, WEIGHTS_FILE):
+            if cls.load_file_path(model_name_or_path, filename=name, **hub) is None:
+                path = os.path.join(model_name_or_path, subfolder, name)
                 raise FileNotFoundError(f"{path}: missing file of the {cls.__name__} in {model_name_or_path}")
-        config = cls.load_config(model_name_or_path, subfolder=subfolder, local_files_only=True)
+        config = cls.load_config(model_name_or_path, **hub)
         head = cls(**{key: value for key, value in config.items() if key in cls.config_keys})
         try:
-            state = load_file(weights_path)
-            head.load_state_dict(state, strict=True)
+            return cls.load_torch_weights(model_name_or_path, model=head, **hub)
         except (SafetensorError, RuntimeError, OSError) as error:
+            path = os.path.join(model_name_or_path, subfolder, WEIGHTS_FILE)
             reason = str(error).splitlines()[0]
-            raise ValueError(f"{weights_path}: unreadable or mismatched head weights ({reason})") from None
-        return head
+            raise ValueError(f"{path}: unreadable or mismatched head weights ({reason})") from None

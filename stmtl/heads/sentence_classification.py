@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import torch
+
+from stmtl.alignment import IGNORE_INDEX
 from stmtl.heads.base import TaskHead, TextBatch
+
+if TYPE_CHECKING:
+    import datasets
+    import evaluate
 
 
 class SentenceClassificationHead(TaskHead):
-    """Classifies a whole text from ``features["sentence_embedding"]``.
+    """Classifies a whole text from ``features["sentence_embedding"]``; one label per text (column ``label``).
 
     Writes ``features[f"{task}_logits"]`` of shape ``(batch, num_labels)``.
 
@@ -19,6 +27,7 @@ class SentenceClassificationHead(TaskHead):
         * A single linear layer by default (a hidden layer is a constructor option): the shared encoder is
           fine-tuned, so extra capacity in the head adds parameters without adding accuracy on intent data.
         * Dropout 0.1 on the input, BERT's own rate for its classification heads.
+        * Scored by accuracy and macro-F1; the best model is selected on dev accuracy.
 
     Args:
         task: Task name, e.g. ``"intent"``.
@@ -31,6 +40,21 @@ class SentenceClassificationHead(TaskHead):
 
     kind = "sentence"
     default_input_name = "sentence_embedding"
+    label_columns = ("label",)
+    metric_keys = ("accuracy", "macro_f1")
+    selection_key = "accuracy"
+
+    @classmethod
+    def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
+        """The sorted set of ``label`` values."""
+        return sorted(set(dataset["label"]))
+
+    def encode_targets(self, rows: dict[str, list], word_ids: list[list[int | None]]) -> list[int]:
+        """One label id per row; a label unknown to the head gets ``-100`` (no loss)."""
+        return [self.label_ids.get(label, IGNORE_INDEX) for label in rows["label"]]
+
+    def collate_targets(self, targets: list[int], seq_len: int) -> torch.Tensor:
+        return torch.tensor(targets, dtype=torch.long)  # (batch,)
 
     def decode(self, features: dict[str, Any], batch: TextBatch) -> list[dict[str, Any]]:
         """Label and softmax probability per text.
@@ -44,3 +68,22 @@ class SentenceClassificationHead(TaskHead):
             {"label": self.labels[index], "score": float(score)}
             for score, index in zip(scores.tolist(), indices.tolist())
         ]
+
+    def reference(self, row: dict[str, Any]) -> str:
+        return row["label"]
+
+    def scored_form(self, result: dict[str, Any], word_spans: list[tuple[int, int]]) -> str:
+        return result["label"]
+
+    def metric(self) -> evaluate.Metric:
+        from stmtl.metrics import SentenceClassificationMetric
+
+        return SentenceClassificationMetric(keep_in_memory=True)
+
+    def plot(self, references: list[str], predictions: list[str], folder: Path) -> list[Path]:
+        """The dev confusion matrix."""
+        from stmtl.training.plots import plot_confusion_matrix
+
+        path = Path(folder) / f"confusion_{self.task}.png"
+        title = f"{self.task}: dev confusion matrix"
+        return [plot_confusion_matrix(references, predictions, self.labels, path, title=title)]

@@ -1,8 +1,11 @@
-"""Checkpoints: a loadable sentence-transformers folder plus optimizer, scheduler, RNG and sampler state.
+"""Checkpoints: a loadable sentence-transformers folder plus optimizer, scheduler, loss-weight, RNG and data state.
 
-Nothing here is a pickle: the model is safetensors, RNG and sampler state are JSON, and ``optimizer.pt``
-(tensors and plain containers) is read back with ``torch.load(weights_only=True)``. Every checkpoint is
-written atomically, so a killed run leaves only complete checkpoints behind.
+The model is safetensors; ``training_state.pt`` (optimizer, scheduler and loss-weight tensors, and each
+process's RNG states) is read back with Accelerate's ``load``, which unpickles with ``weights_only=True``; the
+counters are JSON. Accelerate's ``save_state`` is not used: it writes the weights a second time next to the
+sentence-transformers folder, and its ``register_for_checkpointing`` objects are read back with
+``weights_only=False``, which would let a checkpoint folder run code on ``--resume``. Every checkpoint is written
+atomically, so a killed run leaves only complete checkpoints behind.
 """
 
 from __future__ import annotations
@@ -12,63 +15,52 @@ import os
 import random
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from accelerate.utils import load as safe_load
 from sentence_transformers import SentenceTransformer
 
-from stmtl.atomic import atomic_folder
+from stmtl.atomic import atomic_files, atomic_folder
 
 CHECKPOINTS = "checkpoints"
 STATE_FILE = "trainer_state.json"
-OPTIMIZER_FILE = "optimizer.pt"
+TRAINING_STATE_FILE = "training_state.pt"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
 
 
 def rng_state() -> dict[str, Any]:
-    """This process's RNG states as JSON-able lists."""
-    np_state = np.random.get_state()
-    state = {
-        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
-        "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
-        "torch": torch.get_rng_state().tolist(),
-    }
+    """This process's RNG states (Python, NumPy, torch, CUDA), as their libraries return them."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
-        state["cuda"] = [s.tolist() for s in torch.cuda.get_rng_state_all()]
+        state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore what :func:`rng_state` returned."""
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([torch.tensor(s, dtype=torch.uint8) for s in state["cuda"]])
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def save_checkpoint(
-    run_dir: str | os.PathLike,
-    step: int,
-    model: SentenceTransformer,
-    optimizer_state: dict[str, Any],
+    run_dir: str | os.PathLike, step: int, model: SentenceTransformer, training_state: dict[str, Any],
     trainer_state: dict[str, Any],
-    rng_states: list[dict[str, Any]],
-) -> Path:
+) -> Path:  # fmt: skip
     """Write ``run_dir/checkpoints/step-<step>`` atomically (main process only).
 
     Args:
         run_dir: The run folder.
         step: Optimizer step count.
         model: The unwrapped model.
-        optimizer_state: Tensors and plain values: optimizer, scheduler, loss-weighting state.
+        training_state: Optimizer, scheduler and loss-weighting state dicts, and ``rng``: one :func:`rng_state`
+            per process, by rank.
         trainer_state: JSON-able counters: step, epoch, batches done in the epoch, best score, patience.
-        rng_states: One :func:`rng_state` per process, by rank.
 
     Returns:
         The checkpoint folder.
@@ -76,9 +68,7 @@ def save_checkpoint(
     path = Path(run_dir) / CHECKPOINTS / f"step-{step:07d}"
     with atomic_folder(path) as staging:
         SentenceTransformer.save(model, staging, create_model_card=True)
-        torch.save(optimizer_state, os.path.join(staging, OPTIMIZER_FILE))
-        with open(os.path.join(staging, "rng_state.json"), "w", encoding="utf-8") as handle:
-            json.dump(rng_states, handle)
+        torch.save(training_state, os.path.join(staging, TRAINING_STATE_FILE))
         # Written last: a folder with trainer_state.json is a complete checkpoint.
         with open(os.path.join(staging, STATE_FILE), "w", encoding="utf-8") as handle:
             json.dump(trainer_state, handle, indent=2)
@@ -98,13 +88,12 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-    """Read a checkpoint's optimizer state (weights_only), trainer state and RNG states."""
+def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a checkpoint's training state (``weights_only`` unpickling) and trainer counters."""
     path = Path(path)
-    optimizer_state = torch.load(path / OPTIMIZER_FILE, map_location="cpu", weights_only=True)
+    training_state = safe_load(path / TRAINING_STATE_FILE, map_location="cpu")
     trainer_state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
-    rng_states = json.loads((path / "rng_state.json").read_text(encoding="utf-8"))
-    return optimizer_state, trainer_state, rng_states
+    return training_state, trainer_state
 
 
 def rotate_checkpoints(run_dir: str | os.PathLike, keep: int, protect: str | None = None) -> None:
@@ -116,20 +105,6 @@ def rotate_checkpoints(run_dir: str | os.PathLike, keep: int, protect: str | Non
 
 
 def save_model_into_run(model: SentenceTransformer, run_dir: str | os.PathLike) -> None:
-    """Save the final model at the root of the run folder, next to ``checkpoints/`` and ``metrics.jsonl``.
-
-    The model is written to a staging folder first; ``modules.json`` is removed before files are moved in and
-    restored last, so the folder never loads as a half-replaced model.
-    """
-    run_dir = Path(run_dir)
-    staging = Path(tempfile.mkdtemp(prefix=".model.tmp-", dir=run_dir))
-    try:
-        SentenceTransformer.save(model, str(staging), create_model_card=True)
-        (run_dir / "modules.json").unlink(missing_ok=True)
-        for entry in sorted(staging.iterdir(), key=lambda p: p.name == "modules.json"):
-            target = run_dir / entry.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            os.replace(entry, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    """Save the final model at the root of the run folder, next to ``checkpoints/`` and ``metrics.jsonl``."""
+    with atomic_files(run_dir) as staging:
+        SentenceTransformer.save(model, staging, create_model_card=True)

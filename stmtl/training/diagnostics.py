@@ -1,4 +1,4 @@
-"""Gradient-conflict diagnostics: do the tasks pull the shared encoder in the same direction?"""
+"""Gradient diagnostics: do the tasks pull the shared encoder in the same direction, and what do they reach?"""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 
 import torch
 
-from stmtl.training.features import MODEL_INPUTS, TaskSpec, collate
+from stmtl.features import task_losses
 
 
 def task_gradient_cosines(
-    model: Any, probes: dict[str, tuple[TaskSpec, list[dict[str, Any]]]], device: torch.device
+    model: Any, probes: dict[str, list[dict[str, Any]]], device: torch.device
 ) -> dict[str, float]:
     """Cosine between the tasks' loss gradients on the shared encoder parameters.
 
@@ -21,7 +21,7 @@ def task_gradient_cosines(
 
     Args:
         model: The unwrapped multi-task model.
-        probes: Task name → (spec, rows of a probe batch).
+        probes: Task name → encoded rows of a probe batch labelled for it.
         device: Where the model is.
 
     Returns:
@@ -33,11 +33,9 @@ def task_gradient_cosines(
     was_training = model.training
     model.eval()
     gradients: dict[str, torch.Tensor] = {}
-    for task, (spec, rows) in probes.items():
-        batch = {k: v.to(device) for k, v in collate(rows, model.tokenizer, [spec]).items()}
-        features = model({k: batch[k] for k in MODEL_INPUTS if k in batch})
-        loss = model.heads[task].loss(features[f"{task}_logits"], batch[spec.column])
-        grads = torch.autograd.grad(loss, shared, allow_unused=True)
+    for task, rows in probes.items():
+        losses, _ = task_losses(model, [model.heads[task]], rows, device)
+        grads = torch.autograd.grad(losses[task], shared, allow_unused=True)
         gradients[task] = torch.cat(
             [(g if g is not None else torch.zeros_like(p)).flatten() for g, p in zip(grads, shared)]
         )
@@ -46,3 +44,30 @@ def task_gradient_cosines(
         f"{a}/{b}": float(torch.nn.functional.cosine_similarity(gradients[a], gradients[b], dim=0))
         for a, b in combinations(gradients, 2)
     }
+
+
+def unreached_parameters(model: Any, streams: list[Any], device: torch.device, batch_size: int) -> dict[int, set]:
+    """Per training stream, the trainable parameters that its tasks' losses do not reach.
+
+    One probe batch per stream (its first ``batch_size`` rows), in eval mode so that no random numbers are drawn;
+    ``torch.autograd.grad`` leaves ``.grad`` untouched.
+
+    Args:
+        model: The unwrapped multi-task model.
+        streams: Training streams (``tasks`` and encoded ``rows``).
+        device: Where the model is.
+        batch_size: Rows of the probe batch.
+
+    Returns:
+        Stream index → ids of the parameters that get no gradient from that stream's batches.
+    """
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    was_training = model.training
+    model.eval()
+    unreached: dict[int, set] = {}
+    for index, stream in enumerate(streams):
+        losses, _ = task_losses(model, [model.heads[t] for t in stream.tasks], stream.rows[:batch_size], device)
+        grads = torch.autograd.grad(sum(losses.values()), trainable, allow_unused=True)
+        unreached[index] = {id(p) for p, g in zip(trainable, grads) if g is None}
+    model.train(was_training)
+    return unreached

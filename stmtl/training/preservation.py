@@ -73,15 +73,14 @@ class EmbeddingPreservation:
                 if p.requires_grad
             ]
             return
-        from stmtl.training.features import MODEL_INPUTS, collate
+        from stmtl.features import collate, forward
 
         model.eval()
         self.teacher_passes += 1
         for stream in streams:
             for start in range(0, len(stream.rows), batch_size):
                 rows = stream.rows[start : start + batch_size]
-                batch = collate(rows, model.tokenizer, [])
-                features = model({k: v.to(model.device) for k, v in batch.items() if k in MODEL_INPUTS})
+                features = forward(model, collate(rows, model.tokenizer), model.device)
                 for row, embedding in zip(rows, features["sentence_embedding"].float().cpu()):
                     row[TEACHER] = embedding
         logger.info("cached source embeddings of %d training rows", sum(len(s.rows) for s in streams))

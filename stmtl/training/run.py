@@ -11,16 +11,16 @@ from typing import Any
 import datasets
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
-from accelerate.utils import DistributedDataParallelKwargs, set_seed
+from accelerate.utils import set_seed
 
 from stmtl.builder import build
+from stmtl.config import ConfigError, TaskConfig, TrainConfig
 from stmtl.data import read_task_data
-from stmtl.heads import SentenceClassificationHead, TokenClassificationHead
+from stmtl.evaluation import EvalSet, headline
+from stmtl.features import MODEL_INPUTS, encode_dataset
+from stmtl.heads import HEAD_TYPES, TaskHead
 from stmtl.model import MultiTaskSentenceTransformer
 from stmtl.training.checkpoint import save_model_into_run
-from stmtl.training.config import ConfigError, TaskConfig, TrainConfig
-from stmtl.training.evaluation import EvalSet, headline
-from stmtl.training.features import TaskSpec, collect_labels, encode_dataset
 from stmtl.training.trainer import MultiTaskTrainer, TrainStream, latest_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -61,41 +61,42 @@ def group_by_source(tasks: list[TaskConfig], key: str, joint: bool) -> list[list
     return groups
 
 
-def make_heads(config: TrainConfig, specs: list[TaskSpec], dim: int) -> list:
-    """One head per task, with the labels found in training data."""
-    classes = {"sentence": SentenceClassificationHead, "token": TokenClassificationHead}
-    options = {task.name: task for task in config.tasks}
-    return [
-        classes[spec.kind](
-            spec.name,
-            spec.labels,
-            dim,
-            dropout=options[spec.name].dropout,
-            hidden_features=options[spec.name].hidden_features,
-        )  # fmt: skip
-        for spec in specs
-    ]
+def make_heads(config: TrainConfig, train_data: dict[str, datasets.Dataset], dim: int) -> list[TaskHead]:
+    """One head per task, in config order, with the labels found in its training data unless the config fixes them.
+
+    Raises:
+        ConfigError: If a task's training data lacks the columns its head reads labels from.
+    """
+    heads = []
+    for task in config.tasks:
+        cls = HEAD_TYPES[task.kind]
+        data = train_data[task.name]
+        missing = [column for column in cls.label_columns if column not in data.column_names]
+        if missing:
+            raise ConfigError(
+                f"task {task.name!r} ({task.kind}) needs column(s) {missing} in its training data {task.train!r}"
+            )
+        labels = task.labels or cls.labels_from_data(data)
+        heads.append(cls(task.name, labels, dim, dropout=task.dropout, hidden_features=task.hidden_features))
+    return heads
 
 
 def encode_sets(
-    groups: list[list[TaskConfig]], key: str, split: str, specs: dict[str, TaskSpec], tokenizer: Any, max_length: int
-) -> list[tuple[list[TaskSpec], datasets.Dataset]]:
-    """Read and tokenize every group's data for ``key`` (train/dev/test)."""
+    groups: list[list[TaskConfig]], key: str, model: MultiTaskSentenceTransformer, targets: bool
+) -> list[tuple[list[str], datasets.Dataset]]:
+    """Read and tokenize every group's data for ``key`` (train/dev/test); training targets only if ``targets``."""
     out = []
     for group in groups:
-        group_specs = [specs[task.name] for task in group]
-        data = read_task_data(getattr(group[0], key), split=split)
-        name = f"{split} data of {'+'.join(task.name for task in group)}"
-        out.append((group_specs, encode_dataset(data, tokenizer, max_length, group_specs, name)))
+        tasks = [task.name for task in group]
+        heads = [model.heads[name] for name in tasks] if targets else []
+        data = read_task_data(getattr(group[0], key), split=key)
+        name = f"{key} data of {'+'.join(tasks)}"
+        out.append((tasks, encode_dataset(data, model.tokenizer, model.max_seq_length, heads, name)))
     return out
 
 
-def setup(config: TrainConfig) -> tuple[MultiTaskTrainer, list[TaskSpec], dict[str, TaskSpec]]:
-    """Everything before the first step: accelerator, seed, data, label sets, model with heads, trainer.
-
-    Returns:
-        The trainer, the task specs in config order, and the specs by task name.
-    """
+def setup(config: TrainConfig) -> MultiTaskTrainer:
+    """Everything before the first step: accelerator, seed, data, label sets, model with heads, trainer."""
     check_output_dir(config.output_dir)
     if config.report_to == "tensorboard":
         from accelerate.utils import is_tensorboard_available
@@ -113,44 +114,33 @@ def setup(config: TrainConfig) -> tuple[MultiTaskTrainer, list[TaskSpec], dict[s
         cpu=config.cpu,
         log_with=None if config.report_to == "none" else config.report_to,
         project_dir=config.output_dir,
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
     )
     set_seed(config.seed)
-    joint = config.mode == "joint"
-    train_groups = group_by_source(config.tasks, "train", joint)
-    raw_train = [read_task_data(group[0].train, split="train") for group in train_groups]
-    specs: dict[str, TaskSpec] = {}
-    for group, data in zip(train_groups, raw_train):
-        for task in group:
-            _check_columns(task, data)
-            specs[task.name] = TaskSpec(task.name, task.kind, task.labels or collect_labels(data, task.kind))
-    ordered = [specs[task.name] for task in config.tasks]
+    train_groups = group_by_source(config.tasks, "train", config.mode == "joint")
+    raw_train = {task.name: read_task_data(group[0].train, split="train") for group in train_groups for task in group}
 
     model = build([], backbone=config.backbone, device=str(accelerator.device))
     if config.max_seq_length:
         model.max_seq_length = config.max_seq_length
-    dim = model.get_embedding_dimension()
-    for head in make_heads(config, ordered, dim):
+    for head in make_heads(config, raw_train, model.get_embedding_dimension()):
         model.append(head)
     model.to(accelerator.device)
-    tokenizer, max_length = model.tokenizer, model.max_seq_length
 
     streams = []
-    for group, data in zip(train_groups, raw_train):
-        group_specs = [specs[task.name] for task in group]
-        name = f"train data of {'+'.join(task.name for task in group)}"
-        encoded = encode_dataset(data, tokenizer, max_length, group_specs, name)
-        columns = ["length", "input_ids", "attention_mask", "token_type_ids", *(s.column for s in group_specs)]
+    for group in train_groups:
+        tasks = [task.name for task in group]
+        name = f"train data of {'+'.join(tasks)}"
+        heads = [model.heads[task] for task in tasks]
+        encoded = encode_dataset(raw_train[tasks[0]], model.tokenizer, model.max_seq_length, heads, name)
+        columns = ["length", *MODEL_INPUTS, *(head.target_column for head in heads)]
         streams.append(
-            TrainStream(
-                group_specs, encoded.select_columns([c for c in columns if c in encoded.column_names]).to_list()
-            )
+            TrainStream(tasks, encoded.select_columns([c for c in columns if c in encoded.column_names]).to_list())
         )
-    dev_groups = group_by_source(config.tasks, "dev", True)
-    dev_sets = [EvalSet(data, s) for s, data in encode_sets(dev_groups, "dev", "dev", specs, tokenizer, max_length)]
-
-    trainer = MultiTaskTrainer(model, config, streams, dev_sets, accelerator)
-    return trainer, ordered, specs
+    dev_sets = [
+        EvalSet(data, tasks)
+        for tasks, data in encode_sets(group_by_source(config.tasks, "dev", True), "dev", model, False)
+    ]
+    return MultiTaskTrainer(model, config, streams, dev_sets, accelerator)
 
 
 def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceTransformer, dict[str, Any]]:
@@ -171,9 +161,8 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
     resume_from = latest_checkpoint(run_dir) if resume else None
     if resume and resume_from is None:
         raise ConfigError(f"{run_dir}: --resume given but the run folder has no complete checkpoint")
-    trainer, ordered, specs = setup(config)
-    accelerator, dev_sets = trainer.accelerator, trainer.dev_sets
-    tokenizer, max_length = trainer.unwrapped.tokenizer, trainer.unwrapped.max_seq_length
+    trainer = setup(config)
+    accelerator, dev_sets, model = trainer.accelerator, trainer.dev_sets, trainer.unwrapped
     if accelerator.is_main_process:
         (run_dir / "training_config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str))
     if config.report_to != "none":
@@ -184,16 +173,20 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
     if best is not None:
         from stmtl.loading import load
 
-        trainer.unwrapped.load_state_dict(load(best, device="cpu").state_dict())
+        model.load_state_dict(load(best, device="cpu").state_dict())
+    calibration = {
+        task: settings
+        for eval_set in dev_sets
+        for task in eval_set.tasks
+        if (settings := model.heads[task].calibrate(model, eval_set.dataset)) is not None
+    }
     dev_metrics, dev_pairs = trainer.evaluate(dev_sets) if dev_sets else ({}, {})
     test_groups = group_by_source(config.tasks, "test", True)
-    test_sets = [
-        EvalSet(data, s) for s, data in encode_sets(test_groups, "test", "test", specs, tokenizer, max_length)
-    ]
+    test_sets = [EvalSet(data, tasks) for tasks, data in encode_sets(test_groups, "test", model, False)]
     test_metrics, _ = trainer.evaluate(test_sets) if test_sets else ({}, {})
     results = {
-        "dev": headline(dev_metrics, ordered),
-        "test": headline(test_metrics, ordered),
+        "dev": headline(model, dev_metrics),
+        "test": headline(model, test_metrics),
         "dev_full": dev_metrics,
         "test_full": test_metrics,
         "steps": state["step"],
@@ -201,8 +194,8 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
         "best_checkpoint": best,
         "skipped_steps": state["skipped_steps"],
         "num_processes": accelerator.num_processes,
+        "calibration": calibration,
     }
-    model = trainer.unwrapped
     model.card_info = {
         "training_config": config.to_dict(),
         "metrics": {"dev": results["dev"], "test": results["test"]},
@@ -210,31 +203,12 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
     if accelerator.is_main_process:
         save_model_into_run(model, run_dir)
         (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=float))
-        _write_plots(run_dir, ordered, dev_pairs)
+        from stmtl.training.plots import plot_run
+
+        plot_run(run_dir)
+        for task, (references, predictions) in dev_pairs.items():
+            model.heads[task].plot(references, predictions, run_dir / "plots")
     accelerator.wait_for_everyone()
     if config.report_to != "none":
         accelerator.end_training()
     return model, results
-
-
-def _check_columns(task: TaskConfig, data: datasets.Dataset) -> None:
-    needed = ["label"] if task.kind == "sentence" else ["tokens", "tags"]
-    missing = [column for column in needed if column not in data.column_names]
-    if missing:
-        raise ConfigError(
-            f"task {task.name!r} ({task.kind}) needs column(s) {missing} in its training data {task.train!r}"
-        )
-
-
-def _write_plots(run_dir: Path, specs: list[TaskSpec], dev_pairs: dict[str, Any]) -> None:
-    """Loss, dev metrics, gradient cosine and a dev confusion matrix per sentence task (best model)."""
-    from stmtl.training.plots import plot_confusion_matrix, plot_run
-
-    plot_run(run_dir)
-    for spec in specs:
-        if spec.kind == "sentence" and spec.name in dev_pairs:
-            references, predictions = dev_pairs[spec.name]
-            path = run_dir / "plots" / f"confusion_{spec.name}.png"
-            plot_confusion_matrix(
-                references, predictions, spec.labels, path, title=f"{spec.name}: dev confusion matrix"
-            )

@@ -12,9 +12,13 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import gather_object
+from accelerate.utils import DistributedDataParallelKwargs, gather_object
+from torch import nn
 from tqdm.auto import tqdm
 
+from stmtl.config import TrainConfig
+from stmtl.evaluation import EvalSet, headline, predict_encoded, score, selection_score
+from stmtl.features import task_losses
 from stmtl.model import MultiTaskSentenceTransformer
 from stmtl.training.checkpoint import (
     list_checkpoints,
@@ -24,10 +28,7 @@ from stmtl.training.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from stmtl.training.config import TrainConfig
-from stmtl.training.diagnostics import task_gradient_cosines
-from stmtl.training.evaluation import EvalSet, headline, predict_encoded, score, selection_score
-from stmtl.training.features import MODEL_INPUTS, TaskSpec, collate
+from stmtl.training.diagnostics import task_gradient_cosines, unreached_parameters
 from stmtl.training.freezing import GradualUnfreezer, apply_freeze
 from stmtl.training.optim import build_optimizer, build_scheduler
 from stmtl.training.preservation import EmbeddingPreservation, set_encoder_dropout
@@ -45,8 +46,19 @@ class TrainingError(RuntimeError):
 class TrainStream:
     """Encoded training rows and the tasks every batch of them trains."""
 
-    specs: list[TaskSpec]
+    tasks: list[str]
     rows: list[dict[str, Any]]
+
+
+class TrainingModule(nn.Module):
+    """The model and the loss weighting as one module, so that one DDP wrapper reduces the gradients of both."""
+
+    def __init__(self, model: MultiTaskSentenceTransformer, weighting: TaskWeighting) -> None:
+        super().__init__()
+        self.model, self.weighting = model, weighting
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, Any]:
+        return self.model(features)
 
 
 class MultiTaskTrainer:
@@ -76,35 +88,30 @@ class MultiTaskTrainer:
     ) -> None:
         self.config, self.streams, self.dev_sets, self.accelerator = config, streams, dev_sets, accelerator
         self.run_dir = Path(config.output_dir)
-        self.specs = [spec for stream in streams for spec in stream.specs]
+        self.tasks = [task for stream in streams for task in stream.tasks]
         self.frozen = apply_freeze(model, config.freeze) if config.freeze != "none" else []
         self.unfreezer = GradualUnfreezer(model, config.unfreeze_every) if config.unfreeze_every else None
+        self.probes = {task: stream.rows[: config.batch_size] for stream in streams for task in stream.tasks}
+        self._configure_ddp(model, accelerator)
         weights = {task.name: task.weight for task in config.tasks}
-        self.weighting = TaskWeighting([s.name for s in self.specs], weights, config.loss_weighting == "uncertainty")
+        self.weighting = TaskWeighting(self.tasks, weights, config.loss_weighting == "uncertainty")
         extra = [self.weighting.log_variance] if self.weighting.learned else []
         optimizer = build_optimizer(
             model, config.lr_backbone, config.lr_heads, config.weight_decay, config.layer_lr_decay, extra
         )
         self.world = accelerator.num_processes
-        dropout = config.encoder_dropout
-        if dropout is None and config.preserve_embeddings > 0 and config.preserve_method == "distill":
-            dropout = 0.0
-        if dropout is not None:
-            set_encoder_dropout(model, dropout)
+        if config.encoder_dropout is not None:
+            set_encoder_dropout(model, config.encoder_dropout)
         self.preservation = None
         if config.preserve_embeddings > 0:
             self.preservation = EmbeddingPreservation(config.preserve_method, config.preserve_embeddings)
             self.preservation.prepare(model, streams, config.eval_batch_size)
-        self.probes = {
-            spec.name: (spec, stream.rows[: config.batch_size]) for stream in streams for spec in stream.specs
-        }
         self.schedules = self._plan()
         self.total_steps = self._count_steps()
         warmup = int(config.warmup_ratio * self.total_steps)
         self.scheduler = build_scheduler(optimizer, config.scheduler, warmup, self.total_steps)
-        self.weighting.to(accelerator.device)
-        self.model, self.optimizer = accelerator.prepare(model, optimizer)
-        self.unwrapped: MultiTaskSentenceTransformer = accelerator.unwrap_model(self.model)
+        self.model, self.optimizer = accelerator.prepare(TrainingModule(model, self.weighting), optimizer)
+        self.unwrapped: MultiTaskSentenceTransformer = accelerator.unwrap_model(self.model).model
         self.state: dict[str, Any] = {
             "step": 0, "epoch": 0, "batches_done": 0, "best_score": None, "best_checkpoint": None,
             "evals_without_gain": 0, "skipped_steps": 0,
@@ -114,9 +121,26 @@ class MultiTaskTrainer:
 
     # Planning --------------------------------------------------------------------------------------------------
 
+    def _configure_ddp(self, model: MultiTaskSentenceTransformer, accelerator: Accelerator) -> None:
+        """Stop training parameters no loss reaches; let DDP look for unused ones only where batches skip some.
+
+        A parameter that no task's loss reaches (e.g. BERT's pooler, which sentence-transformers never reads) gets
+        ``requires_grad=False``: it would not change anyway. DDP's unused-parameter search (a graph traversal
+        every step) is switched on only when some stream's batches leave parameters out, as in ``interleave``
+        mode, where each batch trains one head.
+        """
+        unreached = unreached_parameters(model, self.streams, accelerator.device, self.config.batch_size)
+        never = set.intersection(*unreached.values())
+        for parameter in model.parameters():
+            if id(parameter) in never:
+                parameter.requires_grad_(False)
+        skipped_by_some = any(ids - never for ids in unreached.values())
+        accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=skipped_by_some)
+        self.find_unused_parameters = skipped_by_some
+
     def _plan(self) -> list[list[tuple[int, list[int]]]]:
         """Batch order of every epoch (global batches; a partial batch too small to split is dropped)."""
-        lengths = [Stream([s.name for s in st.specs], [row["length"] for row in st.rows]) for st in self.streams]
+        lengths = [Stream(st.tasks, [row["length"] for row in st.rows]) for st in self.streams]
         epochs = max(1, math.ceil(self.config.epochs))
         plans = []
         for epoch in range(epochs):
@@ -229,10 +253,6 @@ class MultiTaskTrainer:
             accelerator.backward(total)
             finite = True
             if accelerator.sync_gradients:
-                if self.weighting.learned and self.world > 1:
-                    # The loss weights live outside the DDP model: average their gradient by hand.
-                    grad = self.weighting.log_variance.grad
-                    self.weighting.log_variance.grad = accelerator.reduce(grad, reduction="mean")
                 if self.unfreezer is not None:
                     self.unfreezer.drop_frozen_grads(self.state["step"])
                 params = [p for p in self.model.parameters() if p.grad is not None]
@@ -246,17 +266,10 @@ class MultiTaskTrainer:
 
     def _losses(self, stream: TrainStream, rows: list[dict[str, Any]]) -> tuple[dict[str, torch.Tensor], dict]:
         """One forward pass of the shared encoder and every head; the stream's tasks' losses and the features."""
-        batch = collate(rows, self.unwrapped.tokenizer, stream.specs)
-        batch = {key: value.to(self.accelerator.device) for key, value in batch.items()}
-        features = self.model({key: batch[key] for key in MODEL_INPUTS if key in batch})
-        heads = self.unwrapped.heads
-        losses = {
-            spec.name: heads[spec.name].loss(
-                features[f"{spec.name}_logits"], batch[spec.column], self.config.label_smoothing
-            )
-            for spec in stream.specs
-        }
-        return losses, features
+        heads = [self.unwrapped.heads[task] for task in stream.tasks]
+        return task_losses(
+            self.unwrapped, heads, rows, self.accelerator.device, self.config.label_smoothing, self.model
+        )
 
     def _should_evaluate(self, step: int, position: int, epoch: int) -> bool:
         if self.config.eval_every:
@@ -276,7 +289,7 @@ class MultiTaskTrainer:
             )  # fmt: skip
             gathered = gather_object([local]) if self.world > 1 else [local]
             predictions = {index: result for part in gathered for index, result in part.items()}
-            set_metrics, set_pairs = score(eval_set, predictions)
+            set_metrics, set_pairs = score(self.unwrapped, eval_set, predictions)
             metrics.update(set_metrics)
             pairs.update(set_pairs)
         return metrics, pairs
@@ -285,13 +298,13 @@ class MultiTaskTrainer:
         """Evaluate on dev, log, checkpoint, track the best; returns True when early stopping triggers."""
         self.last_evaluated_step = self.state["step"]
         metrics, _ = self.evaluate(self.dev_sets) if self.dev_sets else ({}, {})
-        score_now = selection_score(metrics, self.specs) if metrics else None
+        score_now = selection_score(self.unwrapped, metrics) if metrics else None
         improved = score_now is not None and (self.state["best_score"] is None or score_now > self.state["best_score"])
         if metrics:
             self._log({"type": "eval", "split": "dev", "step": self.state["step"], "epoch": self.state["epoch"],
-                       "metrics": headline(metrics, self.specs), "score": score_now})  # fmt: skip
+                       "metrics": headline(self.unwrapped, metrics), "score": score_now})  # fmt: skip
             if self.accelerator.is_main_process:
-                tqdm.write(f"step {self.state['step']} dev: {json.dumps(headline(metrics, self.specs))}")
+                tqdm.write(f"step {self.state['step']} dev: {json.dumps(headline(self.unwrapped, metrics))}")
         self.state["evals_without_gain"] = 0 if improved else self.state["evals_without_gain"] + 1
         path = self.save_checkpoint()
         if improved or (force and self.state["best_checkpoint"] is None):
@@ -306,13 +319,14 @@ class MultiTaskTrainer:
         rngs = gather_object([rng_state()]) if self.world > 1 else [rng_state()]
         path = self.run_dir / "checkpoints" / f"step-{self.state['step']:07d}"
         if accelerator.is_main_process:
-            optimizer_state = {
+            training_state = {
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "weighting": self.weighting.state_dict(),
+                "rng": rngs,
             }
             state = dict(self.state)
-            save_checkpoint(self.run_dir, self.state["step"], self.unwrapped, optimizer_state, state, rngs)
+            save_checkpoint(self.run_dir, self.state["step"], self.unwrapped, training_state, state)
             protect = state["best_checkpoint"]
             rotate_checkpoints(self.run_dir, self.config.save_total_limit, protect=protect)
         accelerator.wait_for_everyone()
@@ -322,12 +336,13 @@ class MultiTaskTrainer:
         """Restore weights, optimizer, scheduler, loss weights, RNG and the position in the data."""
         from stmtl.loading import load
 
-        optimizer_state, state, rngs = load_checkpoint(path)
+        training_state, state = load_checkpoint(path)
         saved = load(path, device="cpu")
         self.unwrapped.load_state_dict(saved.state_dict())
-        self.optimizer.load_state_dict(optimizer_state["optimizer"])
-        self.scheduler.load_state_dict(optimizer_state["scheduler"])
-        self.weighting.load_state_dict(optimizer_state["weighting"])
+        self.optimizer.load_state_dict(training_state["optimizer"])
+        self.scheduler.load_state_dict(training_state["scheduler"])
+        self.weighting.load_state_dict(training_state["weighting"])
+        rngs = training_state["rng"]
         set_rng_state(rngs[min(self.accelerator.process_index, len(rngs) - 1)])
         self.state.update(state)
         self._log({"type": "resume", "step": self.state["step"], "from": str(path)})

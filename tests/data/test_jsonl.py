@@ -80,7 +80,7 @@ SENT = {"text": "ok", "label": "x"}
     [
         (SENT, '{"text": "a", "label": ', "invalid JSON"),
         (SENT, "[1, 2]", "JSON object"),
-        (SENT, {"text": "a"}, "neither 'label'"),
+        (SENT, {"text": "a"}, "none of 'label'"),
         (SENT, {"label": "x"}, "no 'text'"),
         (SENT, {"text": 3, "label": "x"}, "'text' must be a string"),
         (SENT, {"text": "a", "label": 1}, "'label' must be a string"),

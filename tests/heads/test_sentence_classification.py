@@ -33,7 +33,7 @@ def test_sentence_head_config_round_trip(tmp_path) -> None:
 def test_sentence_head_decode_label_and_probability() -> None:
     head = SentenceClassificationHead("intent", ["a", "b"], in_features=2)
     features = {"intent_logits": torch.tensor([[0.0, 0.0], [2.0, 0.0]])}
-    decoded = head.decode(features, TextBatch(texts=["x", "y"], word_spans=[[], []], word_ids=[[], []]))
+    decoded = head.decode(features, TextBatch(texts=["x", "y"], word_spans=[[], []], first_pieces=[[], []]))
     assert decoded[0] == {"label": "a", "score": pytest.approx(0.5)}
     assert decoded[1]["label"] == "a" and decoded[1]["score"] == pytest.approx(
         torch.tensor([2.0, 0]).softmax(0)[0].item()

@@ -42,7 +42,8 @@ def _decode_with_word_tags(text: str, word_tags: list[str]) -> list[dict]:
         if position is not None:
             logits[0, position, TAGS.index(word_tags[word])] = 10.0
     head = TokenClassificationHead("ner", TAGS, in_features=4)
-    return head.decode({"ner_logits": logits}, TextBatch([text], [spans], [word_ids]))[0]
+    positions = first_pieces(word_ids, len(spans))
+    return head.decode({"ner_logits": logits}, TextBatch([text], [spans], [positions]))[0]
 
 
 @pytest.mark.parametrize("text", TRICKY_TEXTS)

@@ -18,7 +18,7 @@ def test_preservation_teacher_cached_once(tiny_backbone, tmp_path, monkeypatch) 
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(EmbeddingPreservation, "prepare", counting)
-    trainer, _, _ = setup(toy_config(tmp_path, tiny_backbone, preserve_embeddings=1.0, epochs=3))
+    trainer = setup(toy_config(tmp_path, tiny_backbone, preserve_embeddings=1.0, epochs=3))
     rows = trainer.streams[0].rows
     cached = [row[TEACHER].clone() for row in rows]
     trainer.train()
@@ -28,7 +28,7 @@ def test_preservation_teacher_cached_once(tiny_backbone, tmp_path, monkeypatch) 
 
 def test_preservation_gradient_reaches_encoder(tiny_backbone, tmp_path) -> None:
     for method in ("distill", "l2sp"):
-        trainer, _, _ = setup(toy_config(tmp_path / method, tiny_backbone, preserve_embeddings=1.0))
+        trainer = setup(toy_config(tmp_path / method, tiny_backbone, preserve_embeddings=1.0))
         model, stream = trainer.unwrapped, trainer.streams[0]
         with torch.no_grad():  # move the encoder away from its start so both penalties are non-zero
             for p in model[0].parameters():
@@ -55,7 +55,7 @@ def _dropouts(module: torch.nn.Module) -> set[float]:
 
 
 def test_distillation_turns_encoder_dropout_off(tiny_backbone, tmp_path) -> None:
-    trainer, _, _ = setup(toy_config(tmp_path / "distill", tiny_backbone, preserve_embeddings=1.0))
+    trainer = setup(toy_config(tmp_path / "distill", tiny_backbone, preserve_embeddings=1.0))
     model = trainer.unwrapped
     assert _dropouts(model[0]) == {0.0}
     assert all(_dropouts(head) == {0.1} for head in model.heads.values())  # heads keep theirs
@@ -64,11 +64,9 @@ def test_distillation_turns_encoder_dropout_off(tiny_backbone, tmp_path) -> None
     _, features = trainer._losses(stream, stream.rows[:8])
     assert trainer.preservation.loss(features, stream.rows[:8]).item() < 1e-5
 
-    trainer, _, _ = setup(
-        toy_config(tmp_path / "l2sp", tiny_backbone, preserve_embeddings=1.0, preserve_method="l2sp")
-    )
+    trainer = setup(toy_config(tmp_path / "l2sp", tiny_backbone, preserve_embeddings=1.0, preserve_method="l2sp"))
     assert _dropouts(trainer.unwrapped[0]) == {0.1}  # the backbone's own: L2-SP has no dropout floor
 
     explicit = toy_config(tmp_path / "explicit", tiny_backbone, preserve_embeddings=1.0, encoder_dropout=0.2)
-    trainer, _, _ = setup(explicit)
+    trainer = setup(explicit)
     assert _dropouts(trainer.unwrapped[0]) == {0.2}

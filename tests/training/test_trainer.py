@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import stmtl
+from stmtl.config import ConfigError
 from stmtl.training.checkpoint import list_checkpoints
-from stmtl.training.config import ConfigError
 from stmtl.training.run import train
 from tests.helpers import TOY, toy_config
 
@@ -83,11 +83,16 @@ def test_trainer_resume_without_checkpoint_is_clear(tiny_backbone, tmp_path) -> 
 def test_trainer_frozen_backbone_bit_identical(tiny_backbone, tmp_path) -> None:
     from stmtl.backbone import encoder_modules
 
-    model, _ = train(toy_config(tmp_path, tiny_backbone, freeze="backbone", epochs=2))
+    model, _ = train(toy_config(tmp_path / "trained", tiny_backbone, freeze="backbone", epochs=2))
     original = encoder_modules(tiny_backbone)[0].state_dict()
     trained = model[0].state_dict()
     assert all(torch.equal(original[name], trained[name]) for name in original)
-    assert not torch.equal(model.heads["intent"].classifier[-1].weight, torch.zeros(1))
+    # The same run with a zero head learning rate keeps the heads at their (seeded) initial values.
+    untrained, _ = train(toy_config(tmp_path / "untrained", tiny_backbone, freeze="backbone", epochs=2, lr_heads=0.0))
+    for task in ("intent", "slots"):
+        initial = untrained.heads[task].classifier[-1].weight
+        assert initial.shape == model.heads[task].classifier[-1].weight.shape
+        assert not torch.equal(model.heads[task].classifier[-1].weight, initial), task
 
 
 def test_trainer_skips_non_finite_steps_then_stops(tiny_backbone, tmp_path, monkeypatch) -> None:
@@ -95,7 +100,9 @@ def test_trainer_skips_non_finite_steps_then_stops(tiny_backbone, tmp_path, monk
     from stmtl.training.trainer import TrainingError
 
     monkeypatch.setattr(
-        TaskHead, "loss", lambda self, logits, targets, label_smoothing=0.0: logits.sum() * float("nan")
+        TaskHead,
+        "loss",
+        lambda self, features, batch, label_smoothing=0.0: features[self.logits_key].sum() * float("nan"),
     )
     with pytest.raises(TrainingError, match="3 consecutive"):
         train(toy_config(tmp_path, tiny_backbone, nan_patience=3))

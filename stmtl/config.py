@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,26 +17,32 @@ class ConfigError(ValueError):
     """A configuration value or key is wrong; the message names it."""
 
 
+def option(default: Any, help: str, **kwargs: Any) -> Any:
+    """A config field with its help text: the one description a key has, in YAML docs and on the command line."""
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
 @dataclass
 class TaskConfig:
     """One task: its head and its data.
 
     Attributes:
         name: Task name; the head writes ``{name}_logits`` and results are keyed by it.
-        kind: ``"sentence"`` (one label per text, column ``label``) or ``"token"`` (IOB2 tags, ``tokens``/``tags``).
+        kind: The head type, a key of :data:`stmtl.heads.HEAD_TYPES`: ``"sentence"`` (one label per text, column
+            ``label``), ``"token"`` (IOB2 tags, ``tokens``/``tags``) or ``"multilabel"`` (column ``labels``).
         train: Training data: a joint-layout folder (its ``train/`` split), a ``.jsonl`` or CoNLL file, or a
             ``datasets.Dataset``. Tasks with the same ``train`` source share batches in ``joint`` mode.
         dev: Development data (same forms; a folder gives its ``dev/`` split). Used for evaluation, best-checkpoint
-            selection and early stopping.
+            selection, early stopping and dev-time head settings (e.g. a multi-label threshold).
         test: Test data, only for the final report.
         weight: Static loss weight.
-        labels: Fixed label set; ``None`` collects it from the training data (sorted, ``O`` first for tags).
+        labels: Fixed label set; ``None`` collects it from the training data.
         hidden_features: Optional hidden layer in the head.
         dropout: Head dropout.
     """
 
     name: str
-    kind: Literal["sentence", "token"]
+    kind: str
     train: Any
     dev: Any = None
     test: Any = None
@@ -49,46 +56,59 @@ class TaskConfig:
 class TrainConfig:
     """Everything a training run needs; saved as ``training_config.json`` in the run folder.
 
-    The defaults are the ones measured on SNIPS (see the README's results section).
+    Every field but ``output_dir`` and ``tasks`` is also a ``stmtl train`` flag, generated from this class with its
+    help text, default and choices. The defaults are the ones measured on SNIPS (see the README's results section).
     """
 
     output_dir: str
     tasks: list[TaskConfig] = field(default_factory=list)
-    backbone: str | None = None
-    mode: Literal["joint", "interleave"] = "joint"
-    sampling: Literal["proportional", "temperature", "uniform"] = "proportional"
-    temperature: float = 0.5
-    epochs: float = 8.0
-    max_steps: int | None = None
-    batch_size: int = 32
-    eval_batch_size: int = 128
-    lr_backbone: float = 1e-4
-    lr_heads: float = 1e-3
-    layer_lr_decay: float = 1.0
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    scheduler: Literal["linear", "cosine", "constant"] = "linear"
-    max_grad_norm: float | None = 1.0
-    gradient_accumulation_steps: int = 1
-    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
-    freeze: str = "none"
-    unfreeze_every: int | None = None
-    loss_weighting: Literal["static", "uncertainty"] = "static"
-    label_smoothing: float = 0.0
-    preserve_embeddings: float = 0.0
-    preserve_method: Literal["distill", "l2sp"] = "distill"
-    encoder_dropout: float | None = None  # None: the backbone's own, but 0 under distillation (see preservation.py)
-    grad_cosine_every: int | None = None
-    max_seq_length: int | None = None
-    group_by_length: bool = True
-    eval_every: int | None = None
-    save_total_limit: int = 2
-    early_stopping_patience: int | None = None
-    log_every: int = 20
-    nan_patience: int = 5
-    seed: int = 42
-    report_to: Literal["none", "tensorboard"] = "none"
-    cpu: bool = False
+    backbone: str | None = option(None, "local sentence-transformers or Hugging Face folder; none: all-MiniLM-L6-v2")
+    mode: Literal["joint", "interleave"] = option(
+        "joint", "joint: tasks sharing a training source share batches; interleave: one task per batch"
+    )
+    sampling: Literal["proportional", "temperature", "uniform"] = option(
+        "proportional", "how often each training stream is drawn (interleave mode or several sources)"
+    )
+    temperature: float = option(0.5, "T of temperature sampling (p ∝ size^T)")
+    epochs: float = option(8.0, "passes over the training data (fractions allowed)")
+    max_steps: int | None = option(None, "stop after this many optimizer steps")
+    batch_size: int = option(32, "examples per step on each process")
+    eval_batch_size: int = option(128, "examples per forward pass in evaluation")
+    lr_backbone: float = option(1e-4, "peak learning rate of the shared encoder")
+    lr_heads: float = option(1e-3, "peak learning rate of the task heads")
+    layer_lr_decay: float = option(1.0, "learning-rate factor per encoder layer going down (1: no decay)")
+    weight_decay: float = option(0.01, "AdamW decoupled weight decay")
+    warmup_ratio: float = option(0.1, "share of steps with linear learning-rate warmup")
+    scheduler: Literal["linear", "cosine", "constant"] = option("linear", "learning-rate schedule after warmup")
+    max_grad_norm: float | None = option(1.0, "gradient clipping norm")
+    gradient_accumulation_steps: int = option(1, "batches per optimizer step")
+    mixed_precision: Literal["no", "bf16", "fp16"] = option("no", "Accelerate mixed precision")
+    freeze: str = option(
+        "none",
+        "parameters to freeze: none, all, backbone, embeddings, layers:A-B, layers:N, head:<task>, "
+        "or a comma-separated combination",
+    )
+    unfreeze_every: int | None = option(None, "gradual unfreezing: one more encoder layer every N steps")
+    loss_weighting: Literal["static", "uncertainty"] = option(
+        "static", "static task weights, or learned uncertainty weighting"
+    )
+    label_smoothing: float = option(0.0, "label smoothing of the heads' losses")
+    preserve_embeddings: float = option(0.0, "weight of the embedding-preservation penalty (0: off; 3 recommended)")
+    preserve_method: Literal["distill", "l2sp"] = option("distill", "embedding-preservation penalty")
+    encoder_dropout: float | None = option(
+        None, "dropout of the shared encoder in training; none: the backbone's own, or 0 under distillation"
+    )
+    grad_cosine_every: int | None = option(None, "log the cosine between task gradients every N steps")
+    max_seq_length: int | None = option(None, "truncation length in word pieces; none: the backbone's")
+    group_by_length: bool = option(True, "batch texts of similar length together (less padding)")
+    eval_every: int | None = option(None, "evaluate on dev every N steps; none: at the end of every epoch")
+    save_total_limit: int = option(2, "checkpoints kept besides the best one")
+    early_stopping_patience: int | None = option(None, "stop after N evaluations without dev improvement")
+    log_every: int = option(20, "steps between training-loss records")
+    nan_patience: int = option(5, "consecutive non-finite steps tolerated before stopping")
+    seed: int = option(42, "random seed (data order, initialisation, dropout)")
+    report_to: Literal["none", "tensorboard"] = option("none", "experiment tracker")
+    cpu: bool = option(False, "train on the CPU even if a GPU is present")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -140,6 +160,17 @@ class TrainConfig:
             raise ConfigError(f"config key 'warmup_ratio' must be in [0, 1), got {self.warmup_ratio}")
         if self.encoder_dropout is not None and not 0.0 <= self.encoder_dropout < 1.0:
             raise ConfigError(f"config key 'encoder_dropout' must be in [0, 1), got {self.encoder_dropout}")
+        check_freeze_syntax(self.freeze)
+        from stmtl.heads import HEAD_TYPES
+
+        for index, task in enumerate(self.tasks):
+            if task.kind not in HEAD_TYPES:
+                raise ConfigError(
+                    f"config key 'tasks[{index}].kind': {task.kind!r} is not a head type ({', '.join(HEAD_TYPES)})"
+                )
+        if self.encoder_dropout is None and self.preserve_embeddings > 0 and self.preserve_method == "distill":
+            # The cached teacher embeddings are dropout-free; see stmtl/training/preservation.py.
+            self.encoder_dropout = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able values (datasets passed in Python are shown by their repr)."""
@@ -149,6 +180,20 @@ class TrainConfig:
                 if task[key] is not None and not isinstance(task[key], (str, int, float)):
                     task[key] = f"<{type(task[key]).__name__} with {len(task[key])} rows>"
         return values
+
+
+_FREEZE_PART = re.compile(r"^(none|all|backbone|embeddings|layers:\d+(-\d+)?|head:[A-Za-z][A-Za-z0-9_]*)$")
+
+
+def check_freeze_syntax(policy: str) -> None:
+    """Refuse a freeze policy that cannot parse, before any model loads (ranges and tasks are checked later).
+
+    Raises:
+        ConfigError: Naming the policy and the part that does not parse.
+    """
+    for part in (part.strip() for part in policy.split(",")):
+        if not _FREEZE_PART.match(part):
+            raise ConfigError(f"config key 'freeze': cannot parse {part!r} in {policy!r}")
 
 
 def _build(cls: type, values: Any, prefix: str) -> Any:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from stmtl.training.config import ConfigError, TrainConfig
+from stmtl.config import ConfigError, TrainConfig
 
 TASK = {"name": "intent", "kind": "sentence", "train": "data.jsonl"}
 

@@ -1,0 +1,131 @@
+"""Scoring a model on labelled data with each head's own decoder and metric, plus exact match across tasks.
+
+Evaluation decodes through ``head.decode``, the function ``predict`` uses, so the scores are the scores of what
+``predict`` returns. Nothing here imports ``stmtl.training``: a saved model is scored with ``stmtl evaluate`` or
+:func:`evaluate_model` alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import datasets
+import torch
+
+from stmtl.features import collate, encode_dataset, forward, text_batch
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalSet:
+    """Encoded evaluation data and the tasks it is labelled for.
+
+    Attributes:
+        dataset: Output of :func:`stmtl.features.encode_dataset`, still holding the heads' label columns.
+        tasks: Tasks scored on it; with more than one, exact match (every task right) is reported too.
+    """
+
+    dataset: datasets.Dataset
+    tasks: list[str]
+
+    def __post_init__(self) -> None:
+        # Python rows once: indexing an Arrow table row by row is slow.
+        self.rows = self.dataset.to_list()
+
+
+@torch.inference_mode()
+def predict_encoded(
+    model: Any, eval_set: EvalSet, batch_size: int, rank: int = 0, world_size: int = 1, autocast: Any = None
+) -> dict[int, dict[str, Any]]:
+    """Predict every task on this process's share of an encoded dataset, in each head's scored form.
+
+    Returns:
+        Row index → ``{task: head.scored_form(decoded result)}``.
+    """
+    model.eval()
+    heads = [model.heads[task] for task in eval_set.tasks]
+    indices = list(range(rank, len(eval_set.rows), world_size))
+    results: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(indices), batch_size):
+        batch_indices = indices[start : start + batch_size]
+        rows = [eval_set.rows[i] for i in batch_indices]
+        with autocast() if autocast is not None else nullcontext():
+            features = forward(model, collate(rows, model.tokenizer), model.device)
+        words = text_batch(rows)
+        for head in heads:
+            decoded = head.decode(features, words)
+            for position, index in enumerate(batch_indices):
+                scored = head.scored_form(decoded[position], words.word_spans[position])
+                results.setdefault(index, {})[head.task] = scored
+    return results
+
+
+def score(model: Any, eval_set: EvalSet, predictions: dict[int, dict[str, Any]]) -> tuple[dict, dict]:
+    """Metrics of one evaluation set.
+
+    Returns:
+        ``({task: head.score(...), "exact_match": ...}, {task: (references, predictions)})``. Values are fractions.
+    """
+    order = sorted(predictions)
+    metrics: dict[str, Any] = {}
+    pairs: dict[str, Any] = {}
+    for task in eval_set.tasks:
+        head = model.heads[task]
+        references = [head.reference(eval_set.rows[i]) for i in order]
+        predicted = [predictions[i][task] for i in order]
+        metrics[task] = head.score(references, predicted)
+        pairs[task] = (references, predicted)
+    if len(eval_set.tasks) > 1:
+        from stmtl.metrics import ExactMatchMetric
+
+        # One JSON string per task and example: an example is right when every task's value equals the gold one.
+        joined = {side: [[json.dumps(pairs[t][side][row]) for t in eval_set.tasks] for row in range(len(order))]
+                  for side in (0, 1)}  # fmt: skip
+        metrics["exact_match"] = ExactMatchMetric(keep_in_memory=True).compute(
+            predictions=joined[1], references=joined[0]
+        )["exact_match"]
+    return metrics, pairs
+
+
+def headline(model: Any, metrics: dict[str, Any]) -> dict[str, Any]:
+    """The compact view printed and logged: each head's ``metric_keys`` per task, and exact match."""
+    view: dict[str, Any] = {
+        task: {key: metrics[task][key] for key in head.metric_keys}
+        for task, head in model.heads.items()
+        if task in metrics
+    }
+    view.update({key: value for key, value in metrics.items() if key.startswith("exact_match")})
+    return view
+
+
+def selection_score(model: Any, metrics: dict[str, Any]) -> float:
+    """Mean over tasks of each head's ``selection_key`` value: the dev figure that picks the best model."""
+    values = [metrics[task][head.selection_key] for task, head in model.heads.items() if task in metrics]
+    return sum(values) / len(values) if values else 0.0
+
+
+def labelled_tasks(model: Any, dataset: datasets.Dataset) -> list[str]:
+    """The tasks of ``model`` whose label columns ``dataset`` has."""
+    columns = set(dataset.column_names)
+    return [task for task, head in model.heads.items() if set(head.label_columns) <= columns]
+
+
+def evaluate_model(model: Any, dataset: datasets.Dataset, batch_size: int = 128) -> tuple[dict[str, Any], dict]:
+    """Score every head of ``model`` that ``dataset`` has labels for.
+
+    Returns:
+        ``(headline metrics, full metrics)``; see :func:`headline` and :func:`score`.
+    """
+    tasks = labelled_tasks(model, dataset)
+    if not tasks:
+        columns = dataset.column_names
+        raise ValueError(f"the data has none of the labels this model's heads predict (columns: {columns})")
+    encoded = encode_dataset(dataset, model.tokenizer, model.max_seq_length, [], "evaluation data")
+    eval_set = EvalSet(encoded, tasks)
+    metrics, _ = score(model, eval_set, predict_encoded(model, eval_set, batch_size))
+    return headline(model, metrics), metrics

@@ -1,0 +1,125 @@
+"""Multi-label sentence classification: any number of labels per text (topics, tags, several intents)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from stmtl.heads.base import TaskHead, TextBatch
+
+if TYPE_CHECKING:
+    import datasets
+    import evaluate
+
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+"""Decision thresholds tried on dev data: 0.05, 0.10, ..., 0.95."""
+
+
+class MultiLabelClassificationHead(TaskHead):
+    """Gives each text any subset of ``labels`` from ``features["sentence_embedding"]`` (column ``labels``).
+
+    Writes ``features[f"{task}_logits"]`` of shape ``(batch, num_labels)``: one independent logit per label.
+
+    Design choices:
+        * Sigmoid per label with binary cross-entropy (labels are not exclusive, so no softmax).
+        * One decision threshold for every label, chosen on dev data after training (:meth:`calibrate`, micro-F1
+          over a 0.05 grid) and saved in the head's config, so ``predict`` after reloading decides as evaluation
+          did. 0.5 until calibrated.
+        * Scored by micro- and macro-F1 over labels and by exact-set accuracy; the best model is selected on dev
+          micro-F1.
+
+    Args:
+        task: Task name, e.g. ``"topics"``.
+        labels: Label names, in logit order.
+        in_features: Sentence embedding size.
+        dropout: Input dropout.
+        hidden_features: Optional hidden layer size.
+        module_input_name: Feature to read, ``"sentence_embedding"`` by default.
+        threshold: Probability at or above which a label is predicted.
+    """
+
+    kind = "multilabel"
+    default_input_name = "sentence_embedding"
+    label_columns = ("labels",)
+    metric_keys = ("micro_f1", "macro_f1")
+    selection_key = "micro_f1"
+    config_keys = [*TaskHead.config_keys, "threshold"]
+
+    def __init__(self, task: str, labels: list[str], in_features: int, threshold: float = 0.5, **kwargs: Any):
+        super().__init__(task, labels, in_features, **kwargs)
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"task {task!r}: threshold must be in (0, 1), got {threshold}")
+        self.threshold = float(threshold)
+
+    @classmethod
+    def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
+        """The sorted set of every label in the ``labels`` lists."""
+        return sorted({label for row in dataset["labels"] for label in row})
+
+    def encode_targets(self, rows: dict[str, list], word_ids: list[list[int | None]]) -> list[list[float]]:
+        """A multi-hot vector per row; labels unknown to the head are left out (evaluation counts them wrong)."""
+        targets = []
+        for labels in rows["labels"]:
+            vector = [0.0] * self.num_labels
+            for label in labels:
+                if label in self.label_ids:
+                    vector[self.label_ids[label]] = 1.0
+            targets.append(vector)
+        return targets
+
+    def collate_targets(self, targets: list[list[float]], seq_len: int) -> torch.Tensor:
+        return torch.tensor(targets, dtype=torch.float32)  # (batch, num_labels)
+
+    def loss(
+        self, features: dict[str, Any], batch: dict[str, torch.Tensor], label_smoothing: float = 0.0
+    ) -> torch.Tensor:
+        """Mean binary cross-entropy over labels; smoothing moves targets to ``ε/2`` and ``1 - ε/2``."""
+        logits = features[self.logits_key].float()  # (batch, num_labels)
+        targets = batch[self.target_column].to(logits.device)
+        targets = targets * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        return nn.functional.binary_cross_entropy_with_logits(logits, targets)
+
+    def decode(self, features: dict[str, Any], batch: TextBatch) -> list[list[dict[str, Any]]]:
+        """The labels at or above the threshold, most probable first.
+
+        Returns:
+            Per text, ``[{"label": str, "score": float}, ...]`` (possibly empty).
+        """
+        probabilities = features[self.logits_key].float().sigmoid().tolist()  # (batch, num_labels)
+        results = []
+        for row in probabilities:
+            chosen = [(p, i) for i, p in enumerate(row) if p >= self.threshold]
+            results.append([{"label": self.labels[i], "score": p} for p, i in sorted(chosen, reverse=True)])
+        return results
+
+    def reference(self, row: dict[str, Any]) -> list[str]:
+        return sorted(row["labels"])
+
+    def scored_form(self, result: list[dict[str, Any]], word_spans: list[tuple[int, int]]) -> list[str]:
+        return sorted(item["label"] for item in result)
+
+    def metric(self) -> evaluate.Metric:
+        from stmtl.metrics import MultiLabelMetric
+
+        return MultiLabelMetric(keep_in_memory=True)
+
+    def calibrate(self, model: Any, dataset: datasets.Dataset) -> dict[str, Any]:
+        """Set :attr:`threshold` to the grid value with the best dev micro-F1 (ties: the one nearest 0.5)."""
+        logits = model.encode(list(dataset["text"]), output_value=self.logits_key, show_progress_bar=False)
+        probabilities = torch.stack([row.float().cpu() for row in logits]).sigmoid().numpy()  # (n, num_labels)
+        gold = np.zeros_like(probabilities, dtype=bool)
+        for row, labels in enumerate(dataset["labels"]):
+            gold[row, [self.label_ids[label] for label in labels if label in self.label_ids]] = True
+
+        def micro_f1(threshold: float) -> float:
+            predicted = probabilities >= threshold
+            true_positives = float((predicted & gold).sum())
+            denominator = float(predicted.sum() + gold.sum())
+            return 2 * true_positives / denominator if denominator else 0.0
+
+        scores = {threshold: micro_f1(threshold) for threshold in THRESHOLD_GRID}
+        self.threshold = max(THRESHOLD_GRID, key=lambda t: (scores[t], -abs(t - 0.5)))
+        return {"threshold": self.threshold, "dev_micro_f1": scores[self.threshold]}
