@@ -94,3 +94,37 @@ def test_cli_unknown_config_key_named(tmp_path, capsys) -> None:
     config.write_text("tasks: []\nepocs: 3\n")
     assert main(["train", "--config", str(config), "--output", str(tmp_path / "run")]) == 2
     assert "'epocs'" in capsys.readouterr().err
+
+
+def test_cli_train_help_documents_every_config_flag(capsys) -> None:
+    import dataclasses
+
+    from stmtl.config import TrainConfig
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = "".join(capsys.readouterr().out.split())  # argparse wraps lines, also at hyphens
+    for field in dataclasses.fields(TrainConfig):
+        if field.name in ("output_dir", "tasks"):
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        assert flag in text, flag
+        assert "".join(f"{field.metadata['help']} (default: {field.default})".split()) in text, flag
+    assert "{joint,interleave}" in text and "{no,bf16,fp16}" in text
+
+
+def test_cli_bad_choice_refused_by_parser_naming_choices(capsys, tmp_path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--data", str(tmp_path), "--output", str(tmp_path / "run"), "--mode", "mixed"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'mixed'" in err and "'joint'" in err and "'interleave'" in err
+
+
+def test_cli_bad_freeze_policy_refused_before_model_loads(tmp_path, capsys, monkeypatch) -> None:
+    import stmtl.training.run
+
+    monkeypatch.setattr(stmtl.training.run, "train", lambda *a, **k: pytest.fail("training started"))
+    data = write_joint_folder(tmp_path / "data")
+    assert main(["train", "--data", data, "--output", str(tmp_path / "run"), "--freeze", "layers:two"]) == 2
+    assert "'layers:two'" in capsys.readouterr().err

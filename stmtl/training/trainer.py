@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,7 +305,9 @@ class MultiTaskTrainer:
             self._log({"type": "eval", "split": "dev", "step": self.state["step"], "epoch": self.state["epoch"],
                        "metrics": headline(self.unwrapped, metrics), "score": score_now})  # fmt: skip
             if self.accelerator.is_main_process:
-                tqdm.write(f"step {self.state['step']} dev: {json.dumps(headline(self.unwrapped, metrics))}")
+                tqdm.write(
+                    f"step {self.state['step']} dev: {json.dumps(headline(self.unwrapped, metrics))}", file=sys.stderr
+                )
         self.state["evals_without_gain"] = 0 if improved else self.state["evals_without_gain"] + 1
         path = self.save_checkpoint()
         if improved or (force and self.state["best_checkpoint"] is None):

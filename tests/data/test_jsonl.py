@@ -119,3 +119,24 @@ def test_read_jsonl_array_file_hint(tmp_path: Path, check_error: ErrorCheck) -> 
     with pytest.raises(DataError) as info:
         read_jsonl(path)
     assert "JSON Lines" in check_error(info, "array.json", 1)
+
+
+def test_read_jsonl_multilabel_rows(tmp_path: Path) -> None:
+    rows = [{"text": "jazz in paris", "labels": ["music", "travel"]}, {"text": "hello", "labels": []}]
+    data = read_jsonl(write_jsonl(tmp_path / "m.jsonl", rows))
+    assert data.to_dict() == {"text": ["jazz in paris", "hello"], "labels": [["music", "travel"], []]}
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "fragment"),
+    [
+        ({"text": "a", "labels": "music"}, "'labels' must be a list of strings"),
+        ({"text": "a", "labels": ["music", " "]}, "empty label"),
+        ({"labels": ["music"]}, "no 'text'"),
+        ({"text": "a", "label": "x"}, "line 1 carries 'labels'"),
+    ],
+)
+def test_read_jsonl_bad_multilabel_row_names_line(tmp_path: Path, bad_row: dict, fragment: str) -> None:
+    path = write_jsonl(tmp_path / "bad.jsonl", [{"text": "a", "labels": ["music"]}, bad_row])
+    with pytest.raises(DataError, match=f"bad.jsonl:2: .*{fragment}"):
+        read_jsonl(path)

@@ -58,3 +58,22 @@ def test_sentence_head_missing_or_corrupt_weights_named(tmp_path) -> None:
     weights.unlink()
     with pytest.raises(FileNotFoundError, match="model.safetensors"):
         SentenceClassificationHead.load(str(tmp_path))
+
+
+def test_sentence_head_load_passes_hub_arguments_on(tmp_path, monkeypatch) -> None:
+    head = SentenceClassificationHead("intent", ["a", "b"], in_features=4)
+    (tmp_path / "1_Head").mkdir()
+    head.save(str(tmp_path / "1_Head"))
+    seen = []
+    original = SentenceClassificationHead.load_file_path
+
+    def spy(model_name_or_path, filename, **kwargs):
+        seen.append((filename, kwargs))
+        return original(model_name_or_path, filename, **kwargs)
+
+    monkeypatch.setattr(SentenceClassificationHead, "load_file_path", staticmethod(spy))
+    hub = {"token": "t", "cache_folder": "c", "revision": "r", "local_files_only": True}
+    loaded = SentenceClassificationHead.load(str(tmp_path), subfolder="1_Head", **hub)
+    assert torch.equal(loaded.classifier[-1].weight, head.classifier[-1].weight)
+    assert {filename for filename, _ in seen} == {"config.json", "model.safetensors"}
+    assert all(kwargs == {"subfolder": "1_Head", **hub} for _, kwargs in seen)

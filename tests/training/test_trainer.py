@@ -142,3 +142,22 @@ def test_trainer_bf16_gradient_accumulation_runs(tiny_backbone, tmp_path) -> Non
     config = toy_config(tmp_path, tiny_backbone, mixed_precision="bf16", gradient_accumulation_steps=2, epochs=4)
     _, results = train(config)
     assert results["steps"] == 8 and results["skipped_steps"] == 0  # 4 epochs x 4 batches / 2 accumulated
+
+
+def test_trainer_ddp_unused_parameter_search_only_when_batches_skip_heads(tiny_backbone, tmp_path) -> None:
+    from stmtl.training.run import setup
+    from tests.helpers import toy_dataset
+
+    trainer = setup(toy_config(tmp_path / "joint", tiny_backbone))
+    pooler = [p for name, p in trainer.unwrapped.named_parameters() if ".pooler." in name]
+    assert pooler and not any(p.requires_grad for p in pooler)  # reached by no loss: not trained
+    assert all(p.requires_grad for name, p in trainer.unwrapped.named_parameters() if ".pooler." not in name)
+    assert trainer.find_unused_parameters is False  # joint batches reach every trained parameter
+
+    data = toy_dataset()
+    tasks = [
+        {"name": "intent", "kind": "sentence", "train": data, "dev": data},
+        {"name": "slots", "kind": "token", "train": data, "dev": data},
+    ]
+    trainer = setup(toy_config(tmp_path / "interleave", tiny_backbone, mode="interleave", tasks=tasks))
+    assert trainer.find_unused_parameters is True  # each batch trains one head only

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import os
+import pickle
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from stmtl.training.checkpoint import STATE_FILE, TRAINING_STATE_FILE, load_checkpoint, rng_state, set_rng_state
+
+
+def test_checkpoint_rng_state_round_trips_through_the_safe_loader(tmp_path) -> None:
+    torch.save({"rng": [rng_state()]}, tmp_path / TRAINING_STATE_FILE)
+    (tmp_path / STATE_FILE).write_text('{"step": 3}')
+    expected = (random.random(), np.random.rand(), torch.rand(2))
+    training_state, trainer_state = load_checkpoint(tmp_path)
+    set_rng_state(training_state["rng"][0])
+    assert trainer_state == {"step": 3}
+    assert (random.random(), np.random.rand()) == expected[:2] and torch.equal(torch.rand(2), expected[2])
+
+
+class _RunsCode:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_checkpoint_training_state_never_unpickles_code(tmp_path) -> None:
+    marker = tmp_path / "code-ran"
+    torch.save({"optimizer": _RunsCode(str(marker))}, tmp_path / TRAINING_STATE_FILE)
+    (tmp_path / STATE_FILE).write_text("{}")
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint(tmp_path)
+    assert not marker.exists()
