@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import datasets
-import evaluate
+from stmtl.metrics.base import StringMetric
 
 _DESCRIPTION = """\
 Exact match over label sequences: an example counts as right only when its whole prediction sequence equals
@@ -27,7 +26,7 @@ author={Goo, Chih-Wen and others}, booktitle={NAACL-HLT}, year={2018}}
 """
 
 
-class ExactMatchMetric(evaluate.Metric):
+class ExactMatchMetric(StringMetric):
     """Counts an example as right only when every one of its labels is right.
 
     Example:
@@ -36,18 +35,9 @@ class ExactMatchMetric(evaluate.Metric):
         {'exact_match': 0.5}
     """
 
-    def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_INPUTS,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("string")),
-                    "references": datasets.Sequence(datasets.Value("string")),
-                }
-            ),
-        )
+    metric_description = _DESCRIPTION
+    metric_inputs = _INPUTS
+    metric_citation = _CITATION
 
     def _compute(self, predictions: list[list[str]], references: list[list[str]]) -> dict[str, Any]:
         """Computes the exact-match rate.

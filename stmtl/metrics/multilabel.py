@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import datasets
-import evaluate
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.preprocessing import MultiLabelBinarizer
+
+from stmtl.metrics.base import SCIKIT_LEARN_CITATION, StringMetric
 
 _DESCRIPTION = """\
 Multi-label classification scores: micro-averaged precision/recall/F1 over every (text, label) decision, macro-F1
@@ -23,13 +23,8 @@ Returns:
     micro_precision, micro_recall, micro_f1, macro_f1, exact_match (float), per_label (dict).
 """
 
-_CITATION = """\
-@article{scikit-learn, title={Scikit-learn: Machine Learning in {P}ython}, author={Pedregosa, F. and others},
-journal={Journal of Machine Learning Research}, volume={12}, pages={2825--2830}, year={2011}}
-"""
 
-
-class MultiLabelMetric(evaluate.Metric):
+class MultiLabelMetric(StringMetric):
     """Scores label sets given as strings.
 
     Example:
@@ -38,18 +33,9 @@ class MultiLabelMetric(evaluate.Metric):
         0.8
     """
 
-    def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_INPUTS,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("string")),
-                    "references": datasets.Sequence(datasets.Value("string")),
-                }
-            ),
-        )
+    metric_description = _DESCRIPTION
+    metric_inputs = _INPUTS
+    metric_citation = SCIKIT_LEARN_CITATION
 
     def _compute(self, predictions: list[list[str]], references: list[list[str]]) -> dict[str, Any]:
         """Computes the scores; all zeros and an empty ``per_label`` when there are no examples or labels."""

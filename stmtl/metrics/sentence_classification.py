@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import datasets
-import evaluate
 from sklearn.metrics import precision_recall_fscore_support
+
+from stmtl.metrics.base import LABELS, SCIKIT_LEARN_CITATION, StringMetric
 
 _DESCRIPTION = """\
 Sentence classification scores: accuracy, macro-F1 and per-class precision/recall/F1/support.
@@ -22,13 +22,8 @@ Returns:
     accuracy (float), macro_f1 (float), per_class (dict label -> {precision, recall, f1, support}).
 """
 
-_CITATION = """\
-@article{scikit-learn, title={Scikit-learn: Machine Learning in {P}ython}, author={Pedregosa, F. and others},
-journal={Journal of Machine Learning Research}, volume={12}, pages={2825--2830}, year={2011}}
-"""
 
-
-class SentenceClassificationMetric(evaluate.Metric):
+class SentenceClassificationMetric(StringMetric):
     """Scores sentence-level labels given as strings, so that labels unknown to the model simply count as wrong.
 
     Example:
@@ -37,15 +32,10 @@ class SentenceClassificationMetric(evaluate.Metric):
         0.5
     """
 
-    def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_INPUTS,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
-        )
+    metric_description = _DESCRIPTION
+    metric_inputs = _INPUTS
+    metric_citation = SCIKIT_LEARN_CITATION
+    metric_features = LABELS
 
     def _compute(self, predictions: list[str], references: list[str]) -> dict[str, Any]:
         """Computes the scores.

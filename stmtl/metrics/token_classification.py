@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import datasets
-import evaluate
 from seqeval.metrics import sequence_labeling, v1
 from seqeval.scheme import IOB2
+
+from stmtl.metrics.base import StringMetric
 
 _DESCRIPTION = """\
 Token classification scores computed with seqeval: micro-averaged entity precision/recall/F1, per-entity-type
@@ -32,7 +32,7 @@ url={https://github.com/chakki-works/seqeval}, author={Hiroki Nakayama}, year={2
 _MODES = ("strict", "default")
 
 
-class TokenClassificationMetric(evaluate.Metric):
+class TokenClassificationMetric(StringMetric):
     """Scores IOB2 tag sequences at entity level and at token level.
 
     Strict mode is reported by default: an entity counts as found only when its B- tag, every one of its I- tags
@@ -47,18 +47,9 @@ class TokenClassificationMetric(evaluate.Metric):
         1.0
     """
 
-    def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_INPUTS,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("string")),
-                    "references": datasets.Sequence(datasets.Value("string")),
-                }
-            ),
-        )
+    metric_description = _DESCRIPTION
+    metric_inputs = _INPUTS
+    metric_citation = _CITATION
 
     def _compute(
         self, predictions: list[list[str]], references: list[list[str]], mode: str = "strict"
