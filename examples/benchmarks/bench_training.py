@@ -150,7 +150,7 @@ def main() -> None:
                 ],
             }
         )  # fmt: skip
-        trainer, specs, _ = setup(config)
+        trainer = setup(config)
     stream = trainer.streams[0]
     batches = [[stream.rows[i] for i in indices] for _, indices in trainer.schedules[0]]
     lengths = [row["length"] for row in stream.rows]
@@ -158,9 +158,10 @@ def main() -> None:
     ungrouped = [[stream.rows[i] for i in indices] for _, indices in plain]
     device = trainer.accelerator.device
     tokenizer = trainer.unwrapped.tokenizer
+    heads = [trainer.unwrapped.heads["intent"], trainer.unwrapped.heads["slots"]]
 
     # 2. The bare loop's model and optimizer (same parameter count, AdamW, same learning rates).
-    bare = BareModel(backbone, len(specs[0].labels), len(specs[1].labels)).to(device)
+    bare = BareModel(backbone, heads[0].num_labels, heads[1].num_labels).to(device)
     optimizer = torch.optim.AdamW(
         [{"params": bare.encoder.parameters(), "lr": 1e-4}, {"params": [*bare.intent.parameters(),
          *bare.slots.parameters()], "lr": 1e-3}], weight_decay=0.01
@@ -177,7 +178,7 @@ def main() -> None:
     def run_bare(chunk: list[list[dict]]) -> float:
         start = time.perf_counter()
         for rows in chunk:
-            batch = {k: v.to(device) for k, v in collate(rows, tokenizer, specs).items()}
+            batch = {k: v.to(device) for k, v in collate(rows, tokenizer, heads).items()}
             bare_step(bare, optimizer, batch, autocast)
         return time.perf_counter() - start
 
