@@ -70,38 +70,38 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(config_keys=add_config_flags(train))
 
     evaluate = commands.add_parser("evaluate", help="score a model on labelled data")
-    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--model", required=True, help="saved stmtl model folder")
     evaluate.add_argument("--data", required=True, help="joint folder, .jsonl or CoNLL file")
-    evaluate.add_argument("--split", default="test")
-    evaluate.add_argument("--batch-size", type=int, default=128)
-    evaluate.add_argument("--output-json")
+    evaluate.add_argument("--split", default="test", help="split of a joint folder (default: test)")
+    evaluate.add_argument("--batch-size", type=int, default=128, help="texts per forward pass (default: 128)")
+    evaluate.add_argument("--output-json", help="also write the scores to this JSON file")
 
     predict = commands.add_parser("predict", help="labels and entities, one JSON line per text")
-    predict.add_argument("--model", required=True)
-    predict.add_argument("texts", nargs="*")
+    predict.add_argument("--model", required=True, help="saved stmtl model folder")
+    predict.add_argument("texts", nargs="*", help="texts to label (or use --input)")
     predict.add_argument("--input", help="file with one text per line")
-    predict.add_argument("--batch-size", type=int, default=32)
+    predict.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: 32)")
 
     sts = commands.add_parser("evaluate-sts", help="STS Spearman of cosine similarity of encode() embeddings")
     sts.add_argument("--model", required=True, help="stmtl model or any local sentence-transformers folder")
     sts.add_argument("--data", required=True, help="TSV with header sentence1, sentence2, score")
-    sts.add_argument("--batch-size", type=int, default=64)
-    sts.add_argument("--output-json")
+    sts.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default: 64)")
+    sts.add_argument("--output-json", help="also write the scores to this JSON file")
 
     compare = commands.add_parser("compare", help="single-task vs multi-task vs frozen vs preservation table")
     compare.add_argument("--data", required=True, help="joint folder with train/dev/test")
     compare.add_argument("--sts", help="STS TSV for embedding quality (e.g. STS-B dev)")
-    compare.add_argument("--output", required=True)
+    compare.add_argument("--output", required=True, help="folder for each variant's run and the table")
     compare.add_argument(
         "--preserve-weight", type=float, default=3.0, help="distillation weight (default: 3, chosen on SNIPS dev)"
     )
     compare.set_defaults(config_keys=add_config_flags(compare, COMPARE_KEYS))
 
     encode = commands.add_parser("encode", help="sentence embeddings to a .npy file")
-    encode.add_argument("--model", required=True)
+    encode.add_argument("--model", required=True, help="stmtl model or any local sentence-transformers folder")
     encode.add_argument("--input", required=True, help="file with one text per line")
     encode.add_argument("--output", required=True, help="output .npy")
-    encode.add_argument("--batch-size", type=int, default=32)
+    encode.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: 32)")
     return parser
 
 

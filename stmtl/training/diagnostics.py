@@ -67,7 +67,11 @@ def unreached_parameters(model: Any, streams: list[Any], device: torch.device, b
     unreached: dict[int, set] = {}
     for index, stream in enumerate(streams):
         losses, _ = task_losses(model, [model.heads[t] for t in stream.tasks], stream.rows[:batch_size], device)
-        grads = torch.autograd.grad(sum(losses.values()), trainable, allow_unused=True)
+        total = sum(losses.values())
+        if not total.requires_grad:  # this stream's head frozen on a frozen encoder
+            unreached[index] = {id(p) for p in trainable}
+            continue
+        grads = torch.autograd.grad(total, trainable, allow_unused=True)
         unreached[index] = {id(p) for p, g in zip(trainable, grads) if g is None}
     model.train(was_training)
     return unreached

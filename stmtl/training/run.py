@@ -81,17 +81,14 @@ def make_heads(config: TrainConfig, train_data: dict[str, datasets.Dataset], dim
     return heads
 
 
-def encode_sets(
-    groups: list[list[TaskConfig]], key: str, model: MultiTaskSentenceTransformer, targets: bool
-) -> list[tuple[list[str], datasets.Dataset]]:
-    """Read and tokenize every group's data for ``key`` (train/dev/test); training targets only if ``targets``."""
+def eval_sets(config: TrainConfig, key: str, model: MultiTaskSentenceTransformer) -> list[EvalSet]:
+    """Read and tokenize the ``key`` (dev/test) data of every task; tasks with the same source share a set."""
     out = []
-    for group in groups:
+    for group in group_by_source(config.tasks, key, True):
         tasks = [task.name for task in group]
-        heads = [model.heads[name] for name in tasks] if targets else []
         data = read_task_data(getattr(group[0], key), split=key)
         name = f"{key} data of {'+'.join(tasks)}"
-        out.append((tasks, encode_dataset(data, model.tokenizer, model.max_seq_length, heads, name)))
+        out.append(EvalSet(encode_dataset(data, model.tokenizer, model.max_seq_length, [], name), tasks))
     return out
 
 
@@ -117,7 +114,10 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
     )
     set_seed(config.seed)
     train_groups = group_by_source(config.tasks, "train", config.mode == "joint")
-    raw_train = {task.name: read_task_data(group[0].train, split="train") for group in train_groups for task in group}
+    raw_train = {}
+    for group in train_groups:
+        data = read_task_data(group[0].train, split="train")
+        raw_train.update({task.name: data for task in group})
 
     model = build([], backbone=config.backbone, device=str(accelerator.device))
     if config.max_seq_length:
@@ -136,11 +136,7 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
         streams.append(
             TrainStream(tasks, encoded.select_columns([c for c in columns if c in encoded.column_names]).to_list())
         )
-    dev_sets = [
-        EvalSet(data, tasks)
-        for tasks, data in encode_sets(group_by_source(config.tasks, "dev", True), "dev", model, False)
-    ]
-    return MultiTaskTrainer(model, config, streams, dev_sets, accelerator)
+    return MultiTaskTrainer(model, config, streams, eval_sets(config, "dev", model), accelerator)
 
 
 def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceTransformer, dict[str, Any]]:
@@ -181,8 +177,7 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
         if (settings := model.heads[task].calibrate(model, eval_set.dataset)) is not None
     }
     dev_metrics, dev_pairs = trainer.evaluate(dev_sets) if dev_sets else ({}, {})
-    test_groups = group_by_source(config.tasks, "test", True)
-    test_sets = [EvalSet(data, tasks) for tasks, data in encode_sets(test_groups, "test", model, False)]
+    test_sets = eval_sets(config, "test", model)
     test_metrics, _ = trainer.evaluate(test_sets) if test_sets else ({}, {})
     results = {
         "dev": headline(model, dev_metrics),

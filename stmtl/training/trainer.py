@@ -131,6 +131,14 @@ class MultiTaskTrainer:
         mode, where each batch trains one head.
         """
         unreached = unreached_parameters(model, self.streams, accelerator.device, self.config.batch_size)
+        trainable = {id(p) for p in model.parameters() if p.requires_grad}
+        for index, ids in unreached.items():
+            if ids >= trainable:
+                tasks = "+".join(self.streams[index].tasks)
+                raise ValueError(
+                    f"freeze policy {self.config.freeze!r} leaves the batches of task {tasks!r} nothing to train: "
+                    "freeze less, or train that task in joint mode with another"
+                )
         never = set.intersection(*unreached.values())
         for parameter in model.parameters():
             if id(parameter) in never:

@@ -161,3 +161,20 @@ def test_trainer_ddp_unused_parameter_search_only_when_batches_skip_heads(tiny_b
     ]
     trainer = setup(toy_config(tmp_path / "interleave", tiny_backbone, mode="interleave", tasks=tasks))
     assert trainer.find_unused_parameters is True  # each batch trains one head only
+
+
+def test_trainer_refuses_interleaved_task_with_nothing_to_train(tiny_backbone, tmp_path) -> None:
+    from tests.helpers import toy_dataset
+
+    data = toy_dataset()
+    tasks = [
+        {"name": "intent", "kind": "sentence", "train": data, "dev": data},
+        {"name": "slots", "kind": "token", "train": data, "dev": data},
+    ]
+    config = toy_config(
+        tmp_path, tiny_backbone, mode="interleave", freeze="backbone,head:intent", epochs=1, tasks=tasks
+    )
+    with pytest.raises(ValueError, match="batches of task 'intent' nothing to train"):
+        train(config)
+    _, results = train(toy_config(tmp_path / "joint", tiny_backbone, freeze="backbone,head:intent", epochs=1))
+    assert results["steps"] > 0  # in joint mode the slots loss reaches the slots head on every batch
