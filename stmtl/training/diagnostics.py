@@ -75,3 +75,38 @@ def unreached_parameters(model: Any, streams: list[Any], device: torch.device, b
         unreached[index] = {id(p) for p, g in zip(trainable, grads) if g is None}
     model.train(was_training)
     return unreached
+
+
+def stop_unreached_parameters(model: Any, streams: list[Any], device: torch.device, config: Any) -> bool:
+    """Stop training the parameters no task's loss reaches; tell whether some batches skip some parameters.
+
+    A parameter that no stream's loss reaches (e.g. BERT's pooler, which sentence-transformers never reads) gets
+    ``requires_grad=False``: it would not change anyway. Parameters reached by some streams only (each head in
+    ``interleave`` mode) are why DDP must look for unused parameters at every step.
+
+    Args:
+        model: The unwrapped multi-task model, freeze policy applied.
+        streams: Training streams (``tasks`` and encoded ``rows``).
+        device: Where the model is.
+        config: The run's ``TrainConfig`` (batch size of the probes, freeze policy for the error message).
+
+    Returns:
+        Whether some stream's batches leave trainable parameters without a gradient.
+
+    Raises:
+        ValueError: If a stream's batches reach no trainable parameter at all (its task is frozen on a frozen
+            encoder): its steps would train nothing.
+    """
+    unreached = unreached_parameters(model, streams, device, config.batch_size)
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    for index, ids in unreached.items():
+        if ids >= trainable:
+            raise ValueError(
+                f"freeze policy {config.freeze!r} leaves the batches of task {'+'.join(streams[index].tasks)!r} "
+                "nothing to train: freeze less, or train that task in joint mode with another"
+            )
+    never = set.intersection(*unreached.values())
+    for parameter in model.parameters():
+        if id(parameter) in never:
+            parameter.requires_grad_(False)
+    return any(ids - never for ids in unreached.values())

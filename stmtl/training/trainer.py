@@ -29,7 +29,7 @@ from stmtl.training.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from stmtl.training.diagnostics import task_gradient_cosines, unreached_parameters
+from stmtl.training.diagnostics import stop_unreached_parameters, task_gradient_cosines
 from stmtl.training.freezing import GradualUnfreezer, apply_freeze
 from stmtl.training.optim import build_optimizer, build_scheduler
 from stmtl.training.preservation import EmbeddingPreservation, set_encoder_dropout
@@ -93,7 +93,9 @@ class MultiTaskTrainer:
         self.frozen = apply_freeze(model, config.freeze) if config.freeze != "none" else []
         self.unfreezer = GradualUnfreezer(model, config.unfreeze_every) if config.unfreeze_every else None
         self.probes = {task: stream.rows[: config.batch_size] for stream in streams for task in stream.tasks}
-        self._configure_ddp(model, accelerator)
+        # DDP's per-step unused-parameter search only where some batches skip parameters (interleave mode).
+        self.find_unused_parameters = stop_unreached_parameters(model, streams, accelerator.device, config)
+        accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=self.find_unused_parameters)
         weights = {task.name: task.weight for task in config.tasks}
         self.weighting = TaskWeighting(self.tasks, weights, config.loss_weighting == "uncertainty")
         extra = [self.weighting.log_variance] if self.weighting.learned else []
@@ -121,31 +123,6 @@ class MultiTaskTrainer:
         self.start_time = time.perf_counter()
 
     # Planning --------------------------------------------------------------------------------------------------
-
-    def _configure_ddp(self, model: MultiTaskSentenceTransformer, accelerator: Accelerator) -> None:
-        """Stop training parameters no loss reaches; let DDP look for unused ones only where batches skip some.
-
-        A parameter that no task's loss reaches (e.g. BERT's pooler, which sentence-transformers never reads) gets
-        ``requires_grad=False``: it would not change anyway. DDP's unused-parameter search (a graph traversal
-        every step) is switched on only when some stream's batches leave parameters out, as in ``interleave``
-        mode, where each batch trains one head.
-        """
-        unreached = unreached_parameters(model, self.streams, accelerator.device, self.config.batch_size)
-        trainable = {id(p) for p in model.parameters() if p.requires_grad}
-        for index, ids in unreached.items():
-            if ids >= trainable:
-                tasks = "+".join(self.streams[index].tasks)
-                raise ValueError(
-                    f"freeze policy {self.config.freeze!r} leaves the batches of task {tasks!r} nothing to train: "
-                    "freeze less, or train that task in joint mode with another"
-                )
-        never = set.intersection(*unreached.values())
-        for parameter in model.parameters():
-            if id(parameter) in never:
-                parameter.requires_grad_(False)
-        skipped_by_some = any(ids - never for ids in unreached.values())
-        accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=skipped_by_some)
-        self.find_unused_parameters = skipped_by_some
 
     def _plan(self) -> list[list[tuple[int, list[int]]]]:
         """Batch order of every epoch (global batches; a partial batch too small to split is dropped)."""
