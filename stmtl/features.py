@@ -105,21 +105,19 @@ def task_losses(
     rows: list[dict[str, Any]],
     device: torch.device | str,
     label_smoothing: float = 0.0,
-    forward_model: Any = None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Collate ``rows``, run the model once and compute the loss of every head in ``heads``.
 
     Args:
-        model: The unwrapped model (for its tokenizer).
+        model: The unwrapped model.
         heads: The heads whose losses to compute (the tasks the rows are labelled for).
         rows: Encoded rows.
         device: Where the model is.
         label_smoothing: Passed to each head's loss.
-        forward_model: What to call for the forward pass (e.g. the DDP-wrapped model); ``model`` by default.
 
     Returns:
         ``({task: loss}, features)``.
     """
     batch = collate(rows, model.tokenizer, heads)
-    features = forward(forward_model if forward_model is not None else model, batch, device)
+    features = forward(model, batch, device)
     return {head.task: head.loss(features, batch, label_smoothing) for head in heads}, features

@@ -106,8 +106,13 @@ class MultiLabelClassificationHead(TaskHead):
 
         return MultiLabelMetric(keep_in_memory=True)
 
-    def calibrate(self, model: Any, dataset: datasets.Dataset) -> dict[str, Any]:
-        """Set :attr:`threshold` to the grid value with the best dev micro-F1 (ties: the one nearest 0.5)."""
+    def calibrate(self, model: Any, dataset: datasets.Dataset) -> dict[str, Any] | None:
+        """Set :attr:`threshold` to the grid value with the best dev micro-F1 (ties: the one nearest 0.5).
+
+        An empty dev set leaves the threshold as it is and returns ``None``.
+        """
+        if len(dataset) == 0:
+            return None
         logits = model.encode(list(dataset["text"]), output_value=self.logits_key, show_progress_bar=False)
         probabilities = torch.stack([row.float().cpu() for row in logits]).sigmoid().numpy()  # (n, num_labels)
         gold = np.zeros_like(probabilities, dtype=bool)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.metrics import precision_recall_fscore_support
-from sklearn.preprocessing import MultiLabelBinarizer
-
-from stmtl.metrics.base import SCIKIT_LEARN_CITATION, StringMetric
+from stmtl.metrics.base import StringMetric
 
 _DESCRIPTION = """\
 Multi-label classification scores: micro-averaged precision/recall/F1 over every (text, label) decision, macro-F1
@@ -35,7 +32,6 @@ class MultiLabelMetric(StringMetric):
 
     metric_description = _DESCRIPTION
     metric_inputs = _INPUTS
-    metric_citation = SCIKIT_LEARN_CITATION
 
     def _compute(self, predictions: list[list[str]], references: list[list[str]]) -> dict[str, Any]:
         """Computes the scores; all zeros and an empty ``per_label`` when there are no examples or labels."""
@@ -44,19 +40,31 @@ class MultiLabelMetric(StringMetric):
         if not references or not labels:
             empty = dict.fromkeys(("micro_precision", "micro_recall", "micro_f1", "macro_f1"), 0.0)
             return {**empty, "exact_match": exact, "per_label": {}}
-        binarizer = MultiLabelBinarizer(classes=labels)
-        y_true, y_pred = binarizer.fit_transform(references), binarizer.transform(predictions)
-        micro = precision_recall_fscore_support(y_true, y_pred, average="micro", zero_division=0)
-        precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, average=None, zero_division=0)
-        per_label = {
-            label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-            for label, p, r, f, s in zip(labels, precision, recall, f1, support)
-        }
+        # Counted per label rather than with scikit-learn, which reads a one-label indicator matrix as binary data.
+        counts = {label: [0, 0, 0] for label in labels}  # true positives, false positives, false negatives
+        for predicted, gold in zip(predictions, references):
+            predicted, gold = set(predicted), set(gold)
+            for label in predicted & gold:
+                counts[label][0] += 1
+            for label in predicted - gold:
+                counts[label][1] += 1
+            for label in gold - predicted:
+                counts[label][2] += 1
+        per_label = {label: _scores(*counts[label]) for label in labels}
+        micro = _scores(*(sum(c[i] for c in counts.values()) for i in range(3)))
         return {
-            "micro_precision": float(micro[0]),
-            "micro_recall": float(micro[1]),
-            "micro_f1": float(micro[2]),
-            "macro_f1": float(f1.mean()),
+            "micro_precision": micro["precision"],
+            "micro_recall": micro["recall"],
+            "micro_f1": micro["f1"],
+            "macro_f1": sum(scores["f1"] for scores in per_label.values()) / len(labels),
             "exact_match": exact,
             "per_label": per_label,
         }
+
+
+def _scores(true_positives: int, false_positives: int, false_negatives: int) -> dict[str, float | int]:
+    """Precision, recall, F1 (0 for an undefined ratio) and support from decision counts."""
+    precision = true_positives / (true_positives + false_positives) if true_positives + false_positives else 0.0
+    recall = true_positives / (true_positives + false_negatives) if true_positives + false_negatives else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "support": true_positives + false_negatives}

@@ -91,6 +91,11 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]]:
     """Read a checkpoint's training state (``weights_only`` unpickling) and trainer counters."""
     path = Path(path)
+    if not (path / TRAINING_STATE_FILE).is_file():
+        raise FileNotFoundError(
+            f"{path / TRAINING_STATE_FILE}: missing; a checkpoint with optimizer.pt and rng_state.json instead was "
+            "written by an earlier stmtl and cannot be resumed (its model still loads with stmtl.load)"
+        )
     training_state = safe_load(path / TRAINING_STATE_FILE, map_location="cpu")
     trainer_state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
     return training_state, trainer_state

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from stmtl.config import TrainConfig
 from stmtl.evaluation import EvalSet, headline, predict_encoded, score, selection_score
-from stmtl.features import task_losses
+from stmtl.features import collate, forward
 from stmtl.model import MultiTaskSentenceTransformer
 from stmtl.training.checkpoint import (
     list_checkpoints,
@@ -52,14 +52,24 @@ class TrainStream:
 
 
 class TrainingModule(nn.Module):
-    """The model and the loss weighting as one module, so that one DDP wrapper reduces the gradients of both."""
+    """The model, its task losses and the loss weighting in one forward pass, under one DDP wrapper.
+
+    Everything with parameters runs inside :meth:`forward`, so DDP sees the learned loss weights in the graph of its
+    outputs: with ``find_unused_parameters`` on, a parameter used only after ``forward`` would be marked unused and
+    then receive a gradient, which DDP refuses.
+    """
 
     def __init__(self, model: MultiTaskSentenceTransformer, weighting: TaskWeighting) -> None:
         super().__init__()
         self.model, self.weighting = model, weighting
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, Any]:
-        return self.model(features)
+    def forward(
+        self, batch: dict[str, torch.Tensor], tasks: list[str], label_smoothing: float = 0.0
+    ) -> tuple[dict[str, torch.Tensor], dict[str, Any], torch.Tensor]:
+        """Features, the losses of ``tasks`` and their weighted sum for a collated batch already on the device."""
+        features = forward(self.model, batch, batch["input_ids"].device)
+        losses = {task: self.model.heads[task].loss(features, batch, label_smoothing) for task in tasks}
+        return losses, features, self.weighting(losses)
 
 
 class MultiTaskTrainer:
@@ -230,8 +240,7 @@ class MultiTaskTrainer:
         accelerator = self.accelerator
         self.model.train()
         with accelerator.accumulate(self.model):
-            losses, features = self._losses(stream, rows)
-            total = self.weighting(losses)
+            losses, features, total = self._losses(stream, rows)
             if self.preservation is not None:
                 penalty = self.preservation.loss(features, rows)
                 total = total + penalty
@@ -250,12 +259,13 @@ class MultiTaskTrainer:
             self.optimizer.zero_grad(set_to_none=True)
         return losses, finite
 
-    def _losses(self, stream: TrainStream, rows: list[dict[str, Any]]) -> tuple[dict[str, torch.Tensor], dict]:
-        """One forward pass of the shared encoder and every head; the stream's tasks' losses and the features."""
+    def _losses(self, stream: TrainStream, rows: list[dict[str, Any]]) -> tuple[dict, dict, torch.Tensor]:
+        """One forward pass of the shared encoder and every head: the stream's tasks' losses, the features and the
+        weighted total."""
         heads = [self.unwrapped.heads[task] for task in stream.tasks]
-        return task_losses(
-            self.unwrapped, heads, rows, self.accelerator.device, self.config.label_smoothing, self.model
-        )
+        batch = collate(rows, self.unwrapped.tokenizer, heads)
+        batch = {key: value.to(self.accelerator.device) for key, value in batch.items()}
+        return self.model(batch, stream.tasks, self.config.label_smoothing)
 
     def _should_evaluate(self, step: int, position: int, epoch: int) -> bool:
         if self.config.eval_every:

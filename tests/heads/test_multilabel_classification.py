@@ -71,3 +71,11 @@ def test_multilabel_head_calibrate_picks_dev_threshold() -> None:
 def test_multilabel_head_rejects_bad_threshold() -> None:
     with pytest.raises(ValueError, match="threshold"):
         MultiLabelClassificationHead("topics", LABELS, in_features=2, threshold=1.0)
+
+
+def test_multilabel_head_calibrate_keeps_threshold_on_empty_dev() -> None:
+    from datasets import Dataset
+
+    head = MultiLabelClassificationHead("topics", LABELS, in_features=2, threshold=0.4)
+    empty = Dataset.from_dict({"text": [], "labels": []})
+    assert head.calibrate(None, empty) is None and head.threshold == 0.4

@@ -20,3 +20,11 @@ def test_multilabel_metric_micro_macro_and_exact() -> None:
 def test_multilabel_metric_empty_sets_match() -> None:
     result = MultiLabelMetric().compute(predictions=[[], []], references=[[], []])
     assert result["exact_match"] == 1.0 and result["micro_f1"] == 0.0 and result["per_label"] == {}
+
+
+def test_multilabel_metric_single_label_is_not_read_as_binary() -> None:
+    # One label in the data: a plain indicator matrix would be scored as binary targets, counting true negatives.
+    result = MultiLabelMetric().compute(predictions=[[], [], [], []], references=[["a"], [], [], []])
+    assert result["micro_f1"] == 0.0 and result["macro_f1"] == 0.0
+    assert result["per_label"] == {"a": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}}
+    assert result["exact_match"] == 0.75

@@ -36,3 +36,10 @@ def test_checkpoint_training_state_never_unpickles_code(tmp_path) -> None:
     with pytest.raises(pickle.UnpicklingError):
         load_checkpoint(tmp_path)
     assert not marker.exists()
+
+
+def test_checkpoint_of_older_format_refused_with_clear_message(tmp_path) -> None:
+    (tmp_path / STATE_FILE).write_text("{}")
+    (tmp_path / "optimizer.pt").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="training_state.pt: missing.*cannot be resumed"):
+        load_checkpoint(tmp_path)

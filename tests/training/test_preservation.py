@@ -33,7 +33,7 @@ def test_preservation_gradient_reaches_encoder(tiny_backbone, tmp_path) -> None:
         with torch.no_grad():  # move the encoder away from its start so both penalties are non-zero
             for p in model[0].parameters():
                 p.add_(0.01 * torch.randn_like(p))
-        _, features = trainer._losses(stream, stream.rows[:4])
+        _, features, _ = trainer._losses(stream, stream.rows[:4])
         penalty = trainer.preservation.loss(features, stream.rows[:4])
         assert penalty.item() > 0
         penalty.backward()
@@ -61,7 +61,7 @@ def test_distillation_turns_encoder_dropout_off(tiny_backbone, tmp_path) -> None
     assert all(_dropouts(head) == {0.1} for head in model.heads.values())  # heads keep theirs
     model.train()  # in training mode the untrained student now reproduces its cached teacher exactly
     stream = trainer.streams[0]
-    _, features = trainer._losses(stream, stream.rows[:8])
+    _, features, _ = trainer._losses(stream, stream.rows[:8])
     assert trainer.preservation.loss(features, stream.rows[:8]).item() < 1e-5
 
     trainer = setup(toy_config(tmp_path / "l2sp", tiny_backbone, preserve_embeddings=1.0, preserve_method="l2sp"))
