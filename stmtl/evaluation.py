@@ -111,8 +111,7 @@ def selection_score(model: Any, metrics: dict[str, Any]) -> float:
 
 def labelled_tasks(model: Any, dataset: datasets.Dataset) -> list[str]:
     """The tasks of ``model`` whose label columns ``dataset`` has."""
-    columns = set(dataset.column_names)
-    return [task for task, head in model.heads.items() if set(head.label_columns) <= columns]
+    return [task for task, head in model.heads.items() if not head.missing_columns(dataset)]
 
 
 def evaluate_model(model: Any, dataset: datasets.Dataset, batch_size: int = 128) -> tuple[dict[str, Any], dict]:

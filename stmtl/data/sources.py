@@ -73,11 +73,8 @@ def _check_columns(dataset: datasets.Dataset) -> None:
     # A dataset qualifies if it carries the label columns of at least one head type.
     from stmtl.heads import HEAD_TYPES
 
-    columns = set(dataset.column_names)
-    if any(set(cls.label_columns) <= columns for cls in HEAD_TYPES.values()):
+    missing = {kind: cls.missing_columns(dataset) for kind, cls in HEAD_TYPES.items()}
+    if not all(missing.values()):
         return
-    missing = " or ".join(
-        f"{', '.join(repr(c) for c in cls.label_columns if c not in columns)} ({kind} task)"
-        for kind, cls in HEAD_TYPES.items()
-    )
-    raise DataError(f"dataset is missing column(s) {missing}; it has columns {sorted(columns)}")
+    described = " or ".join(f"{', '.join(map(repr, columns))} ({kind} task)" for kind, columns in missing.items())
+    raise DataError(f"dataset is missing column(s) {described}; it has columns {sorted(dataset.column_names)}")

@@ -131,6 +131,11 @@ class TaskHead(Module):
     # Data ------------------------------------------------------------------------------------------------------
 
     @classmethod
+    def missing_columns(cls, dataset: datasets.Dataset) -> list[str]:
+        """The :attr:`label_columns` that ``dataset`` lacks (none: it is labelled for this task type)."""
+        return [column for column in cls.label_columns if column not in dataset.column_names]
+
+    @classmethod
     def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
         """The label set found in training data, in logit order."""
         raise NotImplementedError

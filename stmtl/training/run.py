@@ -71,8 +71,7 @@ def make_heads(config: TrainConfig, train_data: dict[str, datasets.Dataset], dim
     for task in config.tasks:
         cls = HEAD_TYPES[task.kind]
         data = train_data[task.name]
-        missing = [column for column in cls.label_columns if column not in data.column_names]
-        if missing:
+        if missing := cls.missing_columns(data):
             raise ConfigError(
                 f"task {task.name!r} ({task.kind}) needs column(s) {missing} in its training data {task.train!r}"
             )
