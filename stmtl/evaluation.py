@@ -26,16 +26,17 @@ class EvalSet:
     """Encoded evaluation data and the tasks it is labelled for.
 
     Attributes:
-        dataset: Output of :func:`stmtl.features.encode_dataset`, still holding the heads' label columns.
+        dataset: Output of :func:`stmtl.features.encode_dataset`, still holding the heads' label columns; read one
+            batch at a time, so a large dev set stays on disk.
         tasks: Tasks scored on it; with more than one, exact match (every task right) is reported too.
     """
 
     dataset: datasets.Dataset
     tasks: list[str]
 
-    def __post_init__(self) -> None:
-        # Python rows once: indexing an Arrow table row by row is slow.
-        self.rows = self.dataset.to_list()
+
+DECODE_COLUMNS = ["text", "word_spans", "first_pieces", "input_ids"]
+"""Encoded columns a prediction batch reads."""
 
 
 @torch.inference_mode()
@@ -44,25 +45,39 @@ def predict_encoded(
 ) -> dict[int, dict[str, Any]]:
     """Predict every task on this process's share of an encoded dataset, in each head's scored form.
 
+    Rows are read and decoded one batch at a time; only the scored forms (labels, tags) are kept.
+
     Returns:
         Row index → ``{task: head.scored_form(decoded result)}``.
     """
     model.eval()
     heads = [model.heads[task] for task in eval_set.tasks]
-    indices = list(range(rank, len(eval_set.rows), world_size))
+    data = eval_set.dataset.select_columns(DECODE_COLUMNS)
+    indices = list(range(rank, len(data), world_size))
     results: dict[int, dict[str, Any]] = {}
     for start in range(0, len(indices), batch_size):
         batch_indices = indices[start : start + batch_size]
-        rows = [eval_set.rows[i] for i in batch_indices]
+        columns = data[batch_indices]
         with autocast() if autocast is not None else nullcontext():
-            features = forward(model, collate(rows, model.tokenizer), model.device)
-        words = text_batch(rows)
+            features = forward(model, collate(columns, model.tokenizer), model.device)
+        words = text_batch(columns)
         for head in heads:
             decoded = head.decode(features, words)
             for position, index in enumerate(batch_indices):
                 scored = head.scored_form(decoded[position], words.word_spans[position])
                 results.setdefault(index, {})[head.task] = scored
     return results
+
+
+def references(model: Any, eval_set: EvalSet, task: str, order: list[int]) -> list[Any]:
+    """The gold values of ``task`` for the rows at ``order``, in the form its head scores, read in batches."""
+    head = model.heads[task]
+    data = eval_set.dataset.select_columns(list(head.label_columns))
+    gold = []
+    for start in range(0, len(order), 1024):
+        columns = data[order[start : start + 1024]]
+        gold.extend(head.reference(dict(zip(columns, row))) for row in zip(*columns.values()))
+    return gold
 
 
 def score(model: Any, eval_set: EvalSet, predictions: dict[int, dict[str, Any]]) -> tuple[dict, dict]:
@@ -75,11 +90,10 @@ def score(model: Any, eval_set: EvalSet, predictions: dict[int, dict[str, Any]])
     metrics: dict[str, Any] = {}
     pairs: dict[str, Any] = {}
     for task in eval_set.tasks:
-        head = model.heads[task]
-        references = [head.reference(eval_set.rows[i]) for i in order]
+        gold = references(model, eval_set, task, order)
         predicted = [predictions[i][task] for i in order]
-        metrics[task] = head.score(references, predicted)
-        pairs[task] = (references, predicted)
+        metrics[task] = model.heads[task].score(gold, predicted)
+        pairs[task] = (gold, predicted)
     if len(eval_set.tasks) > 1:
         from stmtl.metrics import ExactMatchMetric
 

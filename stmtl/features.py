@@ -1,30 +1,48 @@
 """Texts and labels → word pieces and targets, batches → features: the data path of training and evaluation.
 
-Tokenization and word alignment use the same code as ``predict`` (:mod:`stmtl.alignment`); every task-specific
-step (which columns, which targets, how they pad) is a verb of the task's head.
+Tokenization runs once per dataset as ``Dataset.map(batched=True)`` over Arrow batches and is cached by the
+datasets fingerprint (input data, tokenizer, ``max_length``, the heads' label sets), so an identical second run
+reads the result from disk. Pieces map to words by character offset with the rule ``predict`` uses
+(:mod:`stmtl.alignment`), vectorised over the batch; every task-specific step (which columns, which targets, how
+they pad) is a verb of the task's head.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import torch
+from datasets.fingerprint import Hasher
+from tokenizers import Tokenizer
 
-from stmtl.alignment import first_pieces, join_words, piece_word_ids, split_words
+from stmtl.alignment import align_batch, split_words
 from stmtl.heads import TaskHead, TextBatch
 
 logger = logging.getLogger(__name__)
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+TRAIN_COLUMNS = ["length", "input_ids"]
+"""Encoded columns a training batch reads, besides the heads' targets."""
+ENCODING_VERSION = 2
+"""Part of the tokenization cache key: bump it when the encoded columns change."""
+
+MAP_BATCH = 1000
+PARALLEL_ROWS = 50_000
+"""Datasets at least this large are tokenized with one process per core."""
 
 
 def encode_dataset(
     dataset: datasets.Dataset, tokenizer: Any, max_length: int, heads: Sequence[TaskHead], description: str
 ) -> datasets.Dataset:
-    """Tokenize a dataset once and add the training targets of every head it feeds.
+    """Tokenize a dataset once (cached) and add the training targets of every head it feeds.
 
     Rows with ``tokens`` are joined with single spaces and their words are those tokens; rows with only ``text``
     are split with :func:`stmtl.alignment.split_words`. Pieces map to words by character offset, so truncation at
@@ -35,34 +53,34 @@ def encode_dataset(
         tokenizer: A fast tokenizer (offsets needed).
         max_length: Truncation length in pieces.
         heads: Heads this dataset feeds.
-        description: Name used in the truncation warning.
+        description: Name used in the progress bar and the truncation warning.
 
     Returns:
-        The dataset with ``text`` (as tokenized), ``word_spans``, ``input_ids``, ``attention_mask``
-        (+ ``token_type_ids``), ``length``, ``first_pieces`` (piece position of each word, -1 when cut) and one
-        ``head.target_column`` per head.
+        The dataset with ``text`` (as tokenized), ``word_spans``, ``input_ids``, ``length``, ``first_pieces``
+        (piece position of each word, -1 when cut), ``truncated`` and one ``head.target_column`` per head.
     """
-
-    def encode(batch: dict[str, list]) -> dict[str, list]:
-        if "tokens" in batch:
-            texts, spans = zip(*(join_words(tokens) for tokens in batch["tokens"])) if batch["tokens"] else ((), ())
-        else:
-            texts = batch["text"]
-            spans = [split_words(text) for text in texts]
-        encoded = tokenizer(list(texts), truncation=True, max_length=max_length, return_offsets_mapping=True)
-        out: dict[str, list] = {key: encoded[key] for key in MODEL_INPUTS if key in encoded}
-        out["text"], out["word_spans"] = list(texts), [list(map(list, row)) for row in spans]
-        out["length"] = [len(ids) for ids in encoded["input_ids"]]
-        word_ids = [piece_word_ids(offsets, row) for offsets, row in zip(encoded["offset_mapping"], spans)]
-        out["first_pieces"] = [
-            [-1 if p is None else p for p in first_pieces(ids, len(row))] for ids, row in zip(word_ids, spans)
+    fingerprint = Hasher.hash(
+        [
+            ENCODING_VERSION,
+            dataset._fingerprint,
+            type(tokenizer).__name__,
+            tokenizer.backend_tokenizer.to_str(),
+            tokenizer.truncation_side,
+            max_length,
+            [(type(head).__name__, head.task, list(head.labels)) for head in heads],
         ]
-        for head in heads:
-            out[head.target_column] = head.encode_targets(batch, word_ids)
-        return out
-
-    encoded = dataset.map(encode, batched=True, desc=f"Tokenizing {description}", load_from_cache_file=False)
-    cut = sum(1 for positions in encoded["first_pieces"] if positions and positions[-1] == -1)
+    )
+    parallel = len(dataset) >= PARALLEL_ROWS and (os.cpu_count() or 1) > 1
+    encoded = dataset.with_format("arrow").map(
+        _Encoder(tokenizer, max_length, heads),
+        batched=True,
+        batch_size=MAP_BATCH,
+        new_fingerprint=fingerprint,
+        num_proc=os.cpu_count() if parallel else None,
+        desc=f"Tokenizing {description}",
+    )
+    encoded = encoded.with_format(None)
+    cut = pc.sum(encoded.data.column("truncated")).as_py() if len(encoded) else 0
     if cut:
         logger.warning(
             f"{description}: {cut} of {len(encoded)} texts exceed max_seq_length={max_length} pieces; "
@@ -71,26 +89,96 @@ def encode_dataset(
     return encoded
 
 
-def collate(rows: list[dict[str, Any]], tokenizer: Any, heads: Sequence[TaskHead] = ()) -> dict[str, torch.Tensor]:
-    """Pad a list of encoded rows into a batch.
+class _Encoder:
+    """The map function of :func:`encode_dataset`: one Arrow batch of rows in, Arrow columns out."""
+
+    def __init__(self, tokenizer: Any, max_length: int, heads: Sequence[TaskHead]) -> None:
+        self.tokenizer_json = tokenizer.backend_tokenizer.to_str()
+        self.side, self.max_length, self.heads = tokenizer.truncation_side, max_length, heads
+        self.backend: Tokenizer | None = None
+
+    def _tokenizer(self) -> Tokenizer:
+        # The fast tokenizer's Rust backend with the truncation ``tokenizer(..., truncation=True)`` sets, built
+        # lazily so that worker processes build their own.
+        if self.backend is None:
+            self.backend = Tokenizer.from_str(self.tokenizer_json)
+            self.backend.enable_truncation(self.max_length, direction=self.side)
+            self.backend.no_padding()
+        return self.backend
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        if "tokens" in batch.column_names:
+            tokens = batch.column("tokens").combine_chunks()
+            texts = pc.binary_join(tokens, " ").to_pylist()
+            word_counts = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
+            lengths = pc.utf8_length(tokens.flatten()).to_numpy(zero_copy_only=False).astype(np.int64)
+            # Words joined by single spaces: each word starts one character after the previous one ends.
+            starts = np.concatenate([[0], np.cumsum(lengths + 1)])  # (words + 1,) in the concatenation of all rows
+            word_offsets = np.concatenate([[0], np.cumsum(word_counts)])
+            row_of_word = np.repeat(np.arange(len(word_counts)), word_counts)
+            local = starts[:-1] - starts[word_offsets[:-1]][row_of_word]
+            word_spans = np.stack([local, local + lengths], axis=1)
+        else:
+            texts = batch.column("text").to_pylist()
+            spans = [split_words(text) for text in texts]
+            word_counts = np.array([len(row) for row in spans], dtype=np.int64)
+            word_spans = np.array(list(chain.from_iterable(spans)), dtype=np.int64).reshape(-1, 2)
+        encodings = self._tokenizer().encode_batch(texts)
+        piece_counts = np.array([len(encoding.ids) for encoding in encodings], dtype=np.int64)
+        ids = np.fromiter(chain.from_iterable(encoding.ids for encoding in encodings), np.int64, piece_counts.sum())
+        offsets = np.array(list(chain.from_iterable(e.offsets for e in encodings)), dtype=np.int64).reshape(-1, 2)
+        alignment = align_batch(offsets, piece_counts, word_spans, word_counts)
+        last_words = alignment.word_offsets[1:] - 1
+        truncated = (word_counts > 0) & (alignment.first_piece[np.maximum(last_words, 0)] < 0)
+        out = {
+            "text": pa.array(texts, pa.string()),
+            "word_spans": _lists(alignment.word_offsets, pa.FixedSizeListArray.from_arrays(word_spans.ravel(), 2)),
+            "input_ids": _lists(alignment.piece_offsets, pa.array(ids, pa.int32())),
+            "length": pa.array(piece_counts, pa.int32()),
+            "first_pieces": _lists(alignment.word_offsets, pa.array(alignment.first_piece, pa.int32())),
+            "truncated": pa.array(truncated, pa.bool_()),
+        }
+        for head in self.heads:
+            out[head.target_column] = head.encode_targets(batch, alignment)
+        # An Arrow table returned from ``map`` replaces the batch: keep the input columns not rewritten here.
+        kept = batch.drop_columns([name for name in out if name in batch.column_names])
+        for name, column in out.items():
+            kept = kept.append_column(name, column)
+        return kept
+
+
+def _lists(offsets: np.ndarray, values: pa.Array) -> pa.Array:
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+
+
+def collate(columns: dict[str, list], tokenizer: Any, heads: Sequence[TaskHead] = ()) -> dict[str, torch.Tensor]:
+    """Pad a batch of encoded rows (``dataset[indices]``: column → values) into tensors.
 
     Returns:
-        Model inputs ``(batch, seq)`` and each head's targets under ``head.target_column``.
+        ``input_ids``, ``attention_mask`` (and ``token_type_ids``, all zero, when the tokenizer's model takes them)
+        ``(batch, seq)``, and each head's targets under ``head.target_column``.
     """
-    inputs = [{key: row[key] for key in MODEL_INPUTS if key in row} for row in rows]
-    batch = dict(tokenizer.pad(inputs, padding=True, return_tensors="pt"))
-    seq_len = batch["input_ids"].shape[1]
+    rows = columns["input_ids"]
+    seq_len = max(len(row) for row in rows)
+    input_ids = torch.full((len(rows), seq_len), tokenizer.pad_token_id or 0, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), seq_len), dtype=torch.long)
+    for i, row in enumerate(rows):  # padded on the right, like every head's targets
+        input_ids[i, : len(row)] = torch.as_tensor(row)
+        attention_mask[i, : len(row)] = 1
+    batch = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if "token_type_ids" in tokenizer.model_input_names:
+        batch["token_type_ids"] = torch.zeros_like(input_ids)
     for head in heads:
-        batch[head.target_column] = head.collate_targets([row[head.target_column] for row in rows], seq_len)
+        batch[head.target_column] = head.collate_targets(columns[head.target_column], seq_len)
     return batch
 
 
-def text_batch(rows: list[dict[str, Any]]) -> TextBatch:
-    """Where the words of encoded rows are, for :meth:`TaskHead.decode`."""
+def text_batch(columns: dict[str, list]) -> TextBatch:
+    """Where the words of a batch of encoded rows are, for :meth:`TaskHead.decode`."""
     return TextBatch(
-        texts=[row["text"] for row in rows],
-        word_spans=[[tuple(span) for span in row["word_spans"]] for row in rows],
-        first_pieces=[[None if p < 0 else p for p in row["first_pieces"]] for row in rows],
+        texts=columns["text"],
+        word_spans=[[tuple(span) for span in row] for row in columns["word_spans"]],
+        first_pieces=[[None if p < 0 else p for p in row] for row in columns["first_pieces"]],
     )
 
 
@@ -102,22 +190,22 @@ def forward(model: Any, batch: dict[str, torch.Tensor], device: torch.device | s
 def task_losses(
     model: Any,
     heads: Sequence[TaskHead],
-    rows: list[dict[str, Any]],
+    columns: dict[str, list],
     device: torch.device | str,
     label_smoothing: float = 0.0,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Collate ``rows``, run the model once and compute the loss of every head in ``heads``.
+    """Collate a batch of encoded rows, run the model once and compute the loss of every head in ``heads``.
 
     Args:
         model: The unwrapped model.
         heads: The heads whose losses to compute (the tasks the rows are labelled for).
-        rows: Encoded rows.
+        columns: Encoded rows, column → values.
         device: Where the model is.
         label_smoothing: Passed to each head's loss.
 
     Returns:
         ``({task: loss}, features)``.
     """
-    batch = collate(rows, model.tokenizer, heads)
+    batch = collate(columns, model.tokenizer, heads)
     features = forward(model, batch, device)
     return {head.task: head.loss(features, batch, label_smoothing) for head in heads}, features

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Readers and tokenization cache Arrow files in the datasets cache: tests use a fresh one of their own.
+os.environ.setdefault("HF_DATASETS_CACHE", tempfile.mkdtemp(prefix="stmtl-tests-datasets-"))
 
 import string
 from pathlib import Path

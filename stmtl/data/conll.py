@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import datasets
 
-from stmtl.bio import validate_tag
-from stmtl.data.errors import DataError
-from stmtl.data.lines import read_lines
+from stmtl.data.cached import cached_dataset
+from stmtl.data.errors import DataError, check_tags
+from stmtl.data.lines import iter_lines
 
 DOCSTART = "-DOCSTART-"
 
@@ -22,8 +24,9 @@ FEATURES = datasets.Features(
 )
 
 
-def read_conll(path: str | os.PathLike) -> datasets.Dataset:
-    """Reads a CoNLL-style file of IOB2-tagged sentences.
+def read_conll(path: str | os.PathLike, streaming: bool = False) -> datasets.Dataset | datasets.IterableDataset:
+    """Reads a CoNLL-style file of IOB2-tagged sentences into a memory-mapped dataset (cached; see
+    :mod:`stmtl.data.cached`).
 
     Each non-blank line is split on whitespace: the first column is the token and the last the tag, and any
     columns between (POS, chunk tags as in CoNLL-2003) are ignored. Blank lines end sentences, so several blank
@@ -32,6 +35,7 @@ def read_conll(path: str | os.PathLike) -> datasets.Dataset:
 
     Args:
         path: The CoNLL file.
+        streaming: Return an ``IterableDataset`` that reads and checks sentences as it is iterated.
 
     Returns:
         A dataset with columns ``tokens``, ``tags`` and ``text`` (the tokens joined by single spaces), one row per
@@ -42,36 +46,29 @@ def read_conll(path: str | os.PathLike) -> datasets.Dataset:
             column or an invalid tag.
     """
     file = Path(path)
-    rows: dict[str, list] = {"tokens": [], "tags": [], "text": []}
+    if next(_rows(str(file)), None) is None:
+        raise DataError("empty dataset: no sentences", file)
+    return cached_dataset(_rows, FEATURES, [file], streaming, file=str(file))
+
+
+def _rows(file: str) -> Iterator[dict[str, Any]]:
+    # One checked row per sentence.
     tokens: list[str] = []
     tags: list[str] = []
-
-    def end_sentence() -> None:
-        if tokens:
-            rows["tokens"].append(list(tokens))
-            rows["tags"].append(list(tags))
-            rows["text"].append(" ".join(tokens))
-            tokens.clear()
-            tags.clear()
-
-    for line_no, line in enumerate(read_lines(file), start=1):
+    known_tags: set[str] = set()
+    for line_no, line in enumerate(iter_lines(file), start=1):
         columns = line.split()
         if not columns or columns[0].startswith(DOCSTART):
-            end_sentence()
+            if tokens:
+                yield {"tokens": tokens, "tags": tags, "text": " ".join(tokens)}
+                tokens, tags = [], []
             continue
         if len(columns) < 2:
             raise DataError(
                 f"expected a token and a tag separated by whitespace, got one column {columns[0]!r}", file, line_no
             )
-        tag = columns[-1]
-        try:
-            validate_tag(tag)
-        except ValueError as err:
-            raise DataError(str(err), file, line_no) from err
+        check_tags(columns[-1:], known_tags, file, line_no)
         tokens.append(columns[0])
-        tags.append(tag)
-    end_sentence()
-
-    if not rows["tokens"]:
-        raise DataError("empty dataset: no sentences", file)
-    return datasets.Dataset.from_dict(rows, features=FEATURES)
+        tags.append(columns[-1])
+    if tokens:
+        yield {"tokens": tokens, "tags": tags, "text": " ".join(tokens)}

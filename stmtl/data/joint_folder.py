@@ -7,13 +7,15 @@ Line ``i`` of the three files of a split describes one example: ``seq.in`` holds
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import datasets
 
-from stmtl.bio import validate_tag
-from stmtl.data.errors import DataError
-from stmtl.data.lines import read_lines
+from stmtl.data.cached import cached_dataset
+from stmtl.data.errors import DataError, check_tags
+from stmtl.data.lines import count_lines, iter_lines
 
 SEQ_IN = "seq.in"
 SEQ_OUT = "seq.out"
@@ -43,8 +45,10 @@ def is_joint_folder(path: str | os.PathLike) -> bool:
     return all((train / name).is_file() for name in _FILES)
 
 
-def read_joint_folder(path: str | os.PathLike, split: str = "train") -> datasets.Dataset:
-    """Reads one split of a joint-layout folder.
+def read_joint_folder(
+    path: str | os.PathLike, split: str = "train", streaming: bool = False
+) -> datasets.Dataset | datasets.IterableDataset:
+    """Reads one split of a joint-layout folder into a memory-mapped dataset (cached; see :mod:`stmtl.data.cached`).
 
     Tokens and tags are split on whitespace, so trailing spaces (common in SNIPS/ATIS) are ignored; labels are
     stripped.
@@ -52,6 +56,7 @@ def read_joint_folder(path: str | os.PathLike, split: str = "train") -> datasets
     Args:
         path: The dataset folder, holding one sub-folder per split.
         split: The split to read, e.g. ``"train"``, ``"dev"`` or ``"test"``.
+        streaming: Return an ``IterableDataset`` that reads and checks rows as it is iterated.
 
     Returns:
         A dataset with columns ``text`` (the tokens joined by single spaces), ``tokens``, ``tags`` and ``label``,
@@ -73,17 +78,23 @@ def read_joint_folder(path: str | os.PathLike, split: str = "train") -> datasets
         also = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
         raise DataError(f"file not found{also}", split_dir / missing[0])
 
-    seq_in_path, seq_out_path, label_path = (split_dir / name for name in _FILES)
-    seq_in, seq_out, labels = read_lines(seq_in_path), read_lines(seq_out_path), read_lines(label_path)
+    files = [split_dir / name for name in _FILES]
     # Counts are compared before any row is read: after a missing line every later row would be misaligned.
-    for name, lines in ((SEQ_OUT, seq_out), (LABEL, labels)):
-        if len(lines) != len(seq_in):
-            raise DataError(
-                f"line counts differ: {SEQ_IN} has {len(seq_in)} lines but {name} has {len(lines)}", split_dir
-            )
+    counts = [count_lines(file) for file in files]
+    for name, count in zip(_FILES[1:], counts[1:]):
+        if count != counts[0]:
+            raise DataError(f"line counts differ: {SEQ_IN} has {counts[0]} lines but {name} has {count}", split_dir)
+    if not counts[0]:
+        raise DataError(f"empty dataset: split {split!r} has no rows", split_dir)
+    return cached_dataset(_rows, FEATURES, files, streaming, folder=str(split_dir))
 
-    rows: dict[str, list] = {"text": [], "tokens": [], "tags": [], "label": []}
-    for line_no, (in_line, out_line, label_line) in enumerate(zip(seq_in, seq_out, labels), start=1):
+
+def _rows(folder: str) -> Iterator[dict[str, Any]]:
+    # One checked row per line of the three files.
+    seq_in_path, seq_out_path, label_path = (Path(folder) / name for name in _FILES)
+    known_tags: set[str] = set()
+    lines = zip(iter_lines(seq_in_path), iter_lines(seq_out_path), iter_lines(label_path))
+    for line_no, (in_line, out_line, label_line) in enumerate(lines, start=1):
         tokens = in_line.split()
         if not tokens:
             raise DataError("empty line: every example needs at least one token", seq_in_path, line_no)
@@ -92,19 +103,8 @@ def read_joint_folder(path: str | os.PathLike, split: str = "train") -> datasets
             raise DataError(
                 f"{len(tags)} tags but {len(tokens)} tokens on line {line_no} of {SEQ_IN}", seq_out_path, line_no
             )
-        for tag in tags:
-            try:
-                validate_tag(tag)
-            except ValueError as err:
-                raise DataError(str(err), seq_out_path, line_no) from err
+        check_tags(tags, known_tags, seq_out_path, line_no)
         label = label_line.strip()
         if not label:
             raise DataError("empty label", label_path, line_no)
-        rows["text"].append(" ".join(tokens))
-        rows["tokens"].append(tokens)
-        rows["tags"].append(tags)
-        rows["label"].append(label)
-
-    if not rows["label"]:
-        raise DataError(f"empty dataset: split {split!r} has no rows", split_dir)
-    return datasets.Dataset.from_dict(rows, features=FEATURES)
+        yield {"text": " ".join(tokens), "tokens": tokens, "tags": tags, "label": label}

@@ -8,26 +8,30 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import datasets
 
-from stmtl.bio import validate_tag
-from stmtl.data.errors import DataError
-from stmtl.data.lines import read_lines
+from stmtl.data.cached import cached_dataset
+from stmtl.data.errors import DataError, check_tags
+from stmtl.data.lines import iter_lines
 
 _STRING = datasets.Value("string")
 _STRINGS = datasets.List(datasets.Value("string"))
 
 
-def read_jsonl(path: str | os.PathLike) -> datasets.Dataset:
-    """Reads a JSON Lines file of labelled examples.
+def read_jsonl(path: str | os.PathLike, streaming: bool = False) -> datasets.Dataset | datasets.IterableDataset:
+    """Reads a JSON Lines file of labelled examples into a memory-mapped dataset (cached; see
+    :mod:`stmtl.data.cached`).
 
-    Blank lines are skipped. A row with ``tokens`` but no ``text`` gets ``text = " ".join(tokens)``.
+    Blank lines are skipped. A row with ``tokens`` but no ``text`` gets ``text = " ".join(tokens)``. The first row
+    decides which columns the dataset has.
 
     Args:
         path: The ``.jsonl`` file.
+        streaming: Return an ``IterableDataset`` that reads and checks rows as it is iterated.
 
     Returns:
         A dataset with column ``text``, plus ``label`` if the rows carry sentence labels, ``labels`` if they carry
@@ -39,28 +43,11 @@ def read_jsonl(path: str | os.PathLike) -> datasets.Dataset:
             label, label in a list or token list, tokens and tags of different lengths, or an invalid tag.
     """
     file = Path(path)
-    lines = read_lines(file)
-    rows: dict[str, list] = {"text": [], "label": [], "labels": [], "tokens": [], "tags": []}
-    first: tuple[int, tuple[bool, bool, bool]] | None = None
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        obj = _parse_object(line, file, line_no)
-        kinds = _row_kinds(obj, file, line_no)
-        if first is None:
-            first = (line_no, kinds)
-        elif kinds != first[1]:
-            raise DataError(
-                f"row carries {_describe(kinds)} but line {first[0]} carries {_describe(first[1])}; "
-                "all rows must carry the same kinds of labels",
-                file,
-                line_no,
-            )
-        _append_row(obj, kinds, rows, file, line_no)
-
+    first = next(((n, line) for n, line in enumerate(iter_lines(file), start=1) if line.strip()), None)
     if first is None:
         raise DataError("empty dataset: no JSON rows", file)
-    has_label, has_labels, has_tokens = first[1]
+    first_line, kinds = first[0], _row_kinds(_parse_object(first[1], file, first[0]), file, first[0])
+    has_label, has_labels, has_tokens = kinds
     features = {"text": _STRING}
     if has_label:
         features["label"] = _STRING
@@ -69,11 +56,32 @@ def read_jsonl(path: str | os.PathLike) -> datasets.Dataset:
     if has_tokens:
         features["tokens"] = _STRINGS
         features["tags"] = _STRINGS
-    data = {name: rows[name] for name in features}
-    return datasets.Dataset.from_dict(data, features=datasets.Features(features))
+    return cached_dataset(
+        _rows, datasets.Features(features), [file], streaming, file=str(file), first_line=first_line,
+        kinds=list(kinds),
+    )  # fmt: skip
 
 
-def _parse_object(line: str, file: Path, line_no: int) -> dict[str, Any]:
+def _rows(file: str, first_line: int, kinds: list[bool]) -> Iterator[dict[str, Any]]:
+    # One checked row per non-blank line; every row must carry the same kinds of labels as the first.
+    expected = tuple(kinds)
+    known_tags: set[str] = set()
+    for line_no, line in enumerate(iter_lines(file), start=1):
+        if not line.strip():
+            continue
+        obj = _parse_object(line, file, line_no)
+        found = _row_kinds(obj, file, line_no)
+        if found != expected:
+            raise DataError(
+                f"row carries {_describe(found)} but line {first_line} carries {_describe(expected)}; "
+                "all rows must carry the same kinds of labels",
+                file,
+                line_no,
+            )
+        yield _row(obj, expected, known_tags, file, line_no)
+
+
+def _parse_object(line: str, file: str | Path, line_no: int) -> dict[str, Any]:
     # A line opening with "[" most likely belongs to a JSON array file, which gets a hint about the format.
     hint = "; the file must hold one JSON object per line (JSON Lines), not a JSON array"
     hint = hint if line.lstrip().startswith("[") else ""
@@ -86,7 +94,7 @@ def _parse_object(line: str, file: Path, line_no: int) -> dict[str, Any]:
     return obj
 
 
-def _row_kinds(obj: dict[str, Any], file: Path, line_no: int) -> tuple[bool, bool, bool]:
+def _row_kinds(obj: dict[str, Any], file: str | Path, line_no: int) -> tuple[bool, bool, bool]:
     # Returns (has sentence label, has label list, has token tags); a lone "tokens" or "tags" key is an error.
     has_label, has_labels = "label" in obj, "labels" in obj
     has_tokens, has_tags = "tokens" in obj, "tags" in obj
@@ -106,11 +114,12 @@ def _row_kinds(obj: dict[str, Any], file: Path, line_no: int) -> tuple[bool, boo
     return has_label, has_labels, has_tokens
 
 
-def _append_row(
-    obj: dict[str, Any], kinds: tuple[bool, bool, bool], rows: dict[str, list], file: Path, line_no: int
-) -> None:
-    # Checks the row's values and appends them to the column lists.
+def _row(
+    obj: dict[str, Any], kinds: tuple[bool, bool, bool], known_tags: set[str], file: str, line_no: int
+) -> dict[str, Any]:
+    # Checks the row's values and returns the dataset row.
     has_label, has_labels, has_tokens = kinds
+    row: dict[str, Any] = {}
     if has_tokens:
         tokens = _string_list(obj, "tokens", file, line_no)
         tags = _string_list(obj, "tags", file, line_no)
@@ -120,37 +129,33 @@ def _append_row(
             raise DataError("'tokens' holds an empty string", file, line_no)
         if len(tokens) != len(tags):
             raise DataError(f"{len(tags)} tags but {len(tokens)} tokens", file, line_no)
-        for tag in tags:
-            try:
-                validate_tag(tag)
-            except ValueError as err:
-                raise DataError(str(err), file, line_no) from err
-        rows["tokens"].append(tokens)
-        rows["tags"].append(tags)
-    text = _string(obj, "text", file, line_no) if "text" in obj else " ".join(rows["tokens"][-1])
+        check_tags(tags, known_tags, file, line_no)
+        row["tokens"], row["tags"] = tokens, tags
+    text = _string(obj, "text", file, line_no) if "text" in obj else " ".join(row["tokens"])
     if not text.strip():
         raise DataError("'text' is empty", file, line_no)
-    rows["text"].append(text)
+    row["text"] = text
     if has_label:
         label = _string(obj, "label", file, line_no)
         if not label.strip():
             raise DataError("'label' is empty", file, line_no)
-        rows["label"].append(label)
+        row["label"] = label
     if has_labels:
         labels = _string_list(obj, "labels", file, line_no)
         if any(not label.strip() for label in labels):
             raise DataError("'labels' holds an empty label", file, line_no)
-        rows["labels"].append(labels)
+        row["labels"] = labels
+    return row
 
 
-def _string(obj: dict[str, Any], key: str, file: Path, line_no: int) -> str:
+def _string(obj: dict[str, Any], key: str, file: str | Path, line_no: int) -> str:
     value = obj[key]
     if not isinstance(value, str):
         raise DataError(f"{key!r} must be a string, got {_json_type(value)}", file, line_no)
     return value
 
 
-def _string_list(obj: dict[str, Any], key: str, file: Path, line_no: int) -> list[str]:
+def _string_list(obj: dict[str, Any], key: str, file: str | Path, line_no: int) -> list[str]:
     value = obj[key]
     if not isinstance(value, list):
         raise DataError(f"{key!r} must be a list of strings, got {_json_type(value)}", file, line_no)

@@ -33,6 +33,9 @@ from stmtl.metrics.unknown_labels import warn_unknown_labels
 if TYPE_CHECKING:
     import datasets
     import evaluate
+    import pyarrow as pa
+
+    from stmtl.alignment import BatchAlignment
 
 _TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 RESERVED_TASK_NAMES = frozenset({"sentence_embedding", "token_embeddings", "embedding"})
@@ -140,8 +143,23 @@ class TaskHead(Module):
         """The label set found in training data, in logit order."""
         raise NotImplementedError
 
-    def encode_targets(self, rows: dict[str, list], word_ids: list[list[int | None]]) -> list[Any]:
-        """Training targets of a batch of rows (columns ``label_columns``); ``word_ids`` maps pieces to words."""
+    @staticmethod
+    def distinct_values(dataset: datasets.Dataset, column: str) -> set[str]:
+        """Every value of a string (or list-of-strings) column, read in Arrow batches without Python rows."""
+        import pyarrow.compute as pc
+
+        values: set[str] = set()
+        for batch in dataset.with_format("arrow").iter(batch_size=100_000):
+            array = batch.column(column).combine_chunks()
+            if hasattr(array, "flatten"):
+                array = array.flatten()
+            values.update(pc.unique(array).to_pylist())
+        values.discard(None)
+        return values
+
+    def encode_targets(self, batch: pa.Table, alignment: BatchAlignment) -> pa.Array:
+        """Training targets of an Arrow batch of rows (columns ``label_columns``), one value per row;
+        ``alignment`` maps the rows' pieces to their words."""
         raise NotImplementedError
 
     def collate_targets(self, targets: list[Any], seq_len: int) -> torch.Tensor:

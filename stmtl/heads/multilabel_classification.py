@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 import torch
 from torch import nn
 
@@ -13,6 +14,8 @@ from stmtl.heads.base import TaskHead, TextBatch
 if TYPE_CHECKING:
     import datasets
     import evaluate
+
+    from stmtl.alignment import BatchAlignment
 
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 """Decision thresholds tried on dev data: 0.05, 0.10, ..., 0.95."""
@@ -57,18 +60,18 @@ class MultiLabelClassificationHead(TaskHead):
     @classmethod
     def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
         """The sorted set of every label in the ``labels`` lists."""
-        return sorted({label for row in dataset["labels"] for label in row})
+        return sorted(cls.distinct_values(dataset, "labels"))
 
-    def encode_targets(self, rows: dict[str, list], word_ids: list[list[int | None]]) -> list[list[float]]:
+    def encode_targets(self, batch: pa.Table, alignment: BatchAlignment) -> pa.Array:
         """A multi-hot vector per row; labels unknown to the head are left out (evaluation counts them wrong)."""
         targets = []
-        for labels in rows["labels"]:
+        for labels in batch.column("labels").to_pylist():
             vector = [0.0] * self.num_labels
             for label in labels:
                 if label in self.label_ids:
                     vector[self.label_ids[label]] = 1.0
             targets.append(vector)
-        return targets
+        return pa.array(targets, pa.list_(pa.float32()))
 
     def collate_targets(self, targets: list[list[float]], seq_len: int) -> torch.Tensor:
         return torch.tensor(targets, dtype=torch.float32)  # (batch, num_labels)

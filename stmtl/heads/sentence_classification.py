@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 import torch
 
 from stmtl.alignment import IGNORE_INDEX
@@ -13,6 +14,8 @@ from stmtl.heads.base import TaskHead, TextBatch
 if TYPE_CHECKING:
     import datasets
     import evaluate
+
+    from stmtl.alignment import BatchAlignment
 
 
 class SentenceClassificationHead(TaskHead):
@@ -47,11 +50,12 @@ class SentenceClassificationHead(TaskHead):
     @classmethod
     def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
         """The sorted set of ``label`` values."""
-        return sorted(set(dataset["label"]))
+        return sorted(cls.distinct_values(dataset, "label"))
 
-    def encode_targets(self, rows: dict[str, list], word_ids: list[list[int | None]]) -> list[int]:
+    def encode_targets(self, batch: pa.Table, alignment: BatchAlignment) -> pa.Array:
         """One label id per row; a label unknown to the head gets ``-100`` (no loss)."""
-        return [self.label_ids.get(label, IGNORE_INDEX) for label in rows["label"]]
+        labels = batch.column("label").to_pylist()
+        return pa.array([self.label_ids.get(label, IGNORE_INDEX) for label in labels], pa.int64())
 
     def collate_targets(self, targets: list[int], seq_len: int) -> torch.Tensor:
         return torch.tensor(targets, dtype=torch.long)  # (batch,)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pyarrow as pa
 import torch
 
-from stmtl.alignment import IGNORE_INDEX, align_labels
+from stmtl.alignment import IGNORE_INDEX
 from stmtl.bio import check_iob2_labels, decode_entities, entities_to_tags
 from stmtl.heads.base import TaskHead, TextBatch
 
 if TYPE_CHECKING:
     import datasets
     import evaluate
+
+    from stmtl.alignment import BatchAlignment
 
 
 class TokenClassificationHead(TaskHead):
@@ -52,15 +56,15 @@ class TokenClassificationHead(TaskHead):
     @classmethod
     def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
         """``O`` first, then the sorted set of the other tags."""
-        tags = {tag for row in dataset["tags"] for tag in row}
+        tags = cls.distinct_values(dataset, "tags")
         return ["O", *sorted(tags - {"O"})]
 
-    def encode_targets(self, rows: dict[str, list], word_ids: list[list[int | None]]) -> list[list[int]]:
+    def encode_targets(self, batch: pa.Table, alignment: BatchAlignment) -> pa.Array:
         """Per row, one id per piece: the word's tag id on its first piece, ``-100`` elsewhere and for unknown tags."""
-        return [
-            align_labels(ids, [self.label_ids.get(tag, IGNORE_INDEX) for tag in tags])
-            for ids, tags in zip(word_ids, rows["tags"])
-        ]
+        tags = batch.column("tags").combine_chunks().flatten().to_pylist()
+        word_label_ids = np.array([self.label_ids.get(tag, IGNORE_INDEX) for tag in tags], dtype=np.int64)
+        labels = alignment.piece_labels(word_label_ids)  # (pieces,)
+        return pa.ListArray.from_arrays(pa.array(alignment.piece_offsets, pa.int32()), pa.array(labels, pa.int64()))
 
     def collate_targets(self, targets: list[list[int]], seq_len: int) -> torch.Tensor:
         padded = [row + [IGNORE_INDEX] * (seq_len - len(row)) for row in targets]

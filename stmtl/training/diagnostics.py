@@ -10,9 +10,7 @@ import torch
 from stmtl.features import task_losses
 
 
-def task_gradient_cosines(
-    model: Any, probes: dict[str, list[dict[str, Any]]], device: torch.device
-) -> dict[str, float]:
+def task_gradient_cosines(model: Any, probes: dict[str, dict[str, list]], device: torch.device) -> dict[str, float]:
     """Cosine between the tasks' loss gradients on the shared encoder parameters.
 
     Each task's gradient is taken on its fixed probe batch, in eval mode (no dropout, so no random numbers are
@@ -21,7 +19,7 @@ def task_gradient_cosines(
 
     Args:
         model: The unwrapped multi-task model.
-        probes: Task name → encoded rows of a probe batch labelled for it.
+        probes: Task name → a probe batch of encoded rows (column → values) labelled for it.
         device: Where the model is.
 
     Returns:
@@ -54,7 +52,7 @@ def unreached_parameters(model: Any, streams: list[Any], device: torch.device, b
 
     Args:
         model: The unwrapped multi-task model.
-        streams: Training streams (``tasks`` and encoded ``rows``).
+        streams: Training streams (:class:`stmtl.training.trainer.TrainStream`).
         device: Where the model is.
         batch_size: Rows of the probe batch.
 
@@ -66,7 +64,8 @@ def unreached_parameters(model: Any, streams: list[Any], device: torch.device, b
     model.eval()
     unreached: dict[int, set] = {}
     for index, stream in enumerate(streams):
-        losses, _ = task_losses(model, [model.heads[t] for t in stream.tasks], stream.rows[:batch_size], device)
+        probe = stream.rows(slice(0, batch_size))
+        losses, _ = task_losses(model, [model.heads[t] for t in stream.tasks], probe, device)
         total = sum(losses.values())
         if not total.requires_grad:  # this stream's head frozen on a frozen encoder
             unreached[index] = {id(p) for p in trainable}
@@ -86,7 +85,7 @@ def stop_unreached_parameters(model: Any, streams: list[Any], device: torch.devi
 
     Args:
         model: The unwrapped multi-task model, freeze policy applied.
-        streams: Training streams (``tasks`` and encoded ``rows``).
+        streams: Training streams (:class:`stmtl.training.trainer.TrainStream`).
         device: Where the model is.
         config: The run's ``TrainConfig`` (batch size of the probes, freeze policy for the error message).
 

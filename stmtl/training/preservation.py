@@ -5,11 +5,11 @@ for search and clustering. Two penalties, added to the task losses with weight `
 
 * ``distill`` (default): ``1 - cos(e, e0)`` between the model's ``sentence_embedding`` of a training text and the
   *source* model's embedding of the same text. The source embeddings are computed once, before the first step,
-  and cached with the training rows, so the teacher costs one ``encode`` pass over the training texts, not a
-  second forward pass per step. The teacher is computed without dropout, so distillation also turns the
-  encoder's dropout off for training (unless ``encoder_dropout`` is set): with dropout on, ``1 - cos`` is already
-  about 0.05 at step 0 on SNIPS, and the term becomes a dropout-consistency regulariser that fights the tasks
-  (measured in the README: +2.3 dev slot F1 at the same STS score).
+  and stored as a column of the training dataset (cached on disk), so the teacher costs one ``encode`` pass over
+  the training texts, not a second forward pass per step. The teacher is computed without dropout, so
+  distillation also turns the encoder's dropout off for training (unless ``encoder_dropout`` is set): with
+  dropout on, ``1 - cos`` is already about 0.05 at step 0 on SNIPS, and the term becomes a dropout-consistency
+  regulariser that fights the tasks (measured in the README: +2.3 dev slot F1 at the same STS score).
 * ``l2sp``: ``||θ - θ0||²`` summed over encoder parameters, θ0 being their starting values (Li et al., "Explicit
   Inductive Bias for Transfer Learning with Convolutional Networks", ICML 2018). It needs no data but constrains
   every weight, including those the embedding does not depend on much.
@@ -25,7 +25,19 @@ import torch
 logger = logging.getLogger(__name__)
 
 TEACHER = "teacher_embedding"
-"""Row key of the cached source embedding."""
+"""Column of the cached source embedding."""
+
+
+def weights_fingerprint(model: Any) -> str:
+    """A hash of the weights of the model's shared (non-head) modules: the source model's identity in cache keys."""
+    from datasets.fingerprint import Hasher
+
+    hasher = Hasher()
+    for module in model.shared_modules:
+        for name, tensor in module.state_dict().items():
+            hasher.update(name)
+            hasher.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return hasher.hexdigest()
 
 
 def set_encoder_dropout(model: Any, probability: float) -> int:
@@ -61,10 +73,15 @@ class EmbeddingPreservation:
         self.method, self.weight = method, weight
         self.anchor: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
         self.teacher_passes = 0
+        """Preparations that ran the source model (0 when every embedding came from the cache)."""
 
     @torch.no_grad()
     def prepare(self, model: Any, streams: list[Any], batch_size: int = 128) -> None:
-        """Before training: cache the source embeddings of every training row, or snapshot θ0 for L2-SP."""
+        """Before training: add the source embedding of every training row as a column, or snapshot θ0 for L2-SP.
+
+        The embeddings are computed with ``Dataset.map`` and cached under a fingerprint of the rows and of the
+        source model's weights, so a second run from the same model and data skips the teacher pass.
+        """
         if self.method == "l2sp":
             self.anchor = [
                 (p, p.detach().clone())
@@ -73,24 +90,38 @@ class EmbeddingPreservation:
                 if p.requires_grad
             ]
             return
+        from datasets.fingerprint import Hasher
+
         from stmtl.features import collate, forward
 
-        model.eval()
-        self.teacher_passes += 1
-        for stream in streams:
-            for start in range(0, len(stream.rows), batch_size):
-                rows = stream.rows[start : start + batch_size]
-                features = forward(model, collate(rows, model.tokenizer), model.device)
-                for row, embedding in zip(rows, features["sentence_embedding"].float().cpu()):
-                    row[TEACHER] = embedding
-        logger.info("cached source embeddings of %d training rows", sum(len(s.rows) for s in streams))
+        model_hash = weights_fingerprint(model)
 
-    def loss(self, features: dict[str, Any], rows: list[dict[str, Any]]) -> torch.Tensor:
-        """The weighted penalty for one batch."""
+        computed = []
+
+        def embed(columns: dict[str, list]) -> dict[str, Any]:
+            computed.append(len(columns["input_ids"]))
+            features = forward(model, collate(columns, model.tokenizer), model.device)
+            return {TEACHER: features["sentence_embedding"].float().cpu().numpy()}  # (batch, dim)
+
+        model.eval()
+        for stream in streams:
+            stream.dataset = stream.dataset.map(
+                embed,
+                batched=True,
+                batch_size=batch_size,
+                new_fingerprint=Hasher.hash([stream.dataset._fingerprint, TEACHER, model_hash]),
+                desc="Source embeddings",
+            )
+        self.teacher_passes += bool(computed)
+        logger.info("source embeddings of %d training rows ready (%d computed)", sum(len(s.dataset) for s in streams),
+                    sum(computed))  # fmt: skip
+
+    def loss(self, features: dict[str, Any], rows: dict[str, list]) -> torch.Tensor:
+        """The weighted penalty for one batch of rows (column → values)."""
         if self.method == "l2sp":
             penalty = sum(((p - p0.to(p.device)) ** 2).sum() for p, p0 in self.anchor)
             return self.weight * penalty
         student = features["sentence_embedding"].float()  # (batch, dim)
-        teacher = torch.stack([row[TEACHER] for row in rows]).to(student.device)  # (batch, dim)
+        teacher = torch.tensor(rows[TEACHER], dtype=torch.float32, device=student.device)  # (batch, dim)
         cosine = torch.nn.functional.cosine_similarity(student, teacher, dim=-1)  # (batch,)
         return self.weight * (1.0 - cosine).mean()

@@ -17,7 +17,7 @@ from stmtl.builder import build
 from stmtl.config import ConfigError, TaskConfig, TrainConfig
 from stmtl.data import read_task_data
 from stmtl.evaluation import EvalSet, headline
-from stmtl.features import MODEL_INPUTS, encode_dataset
+from stmtl.features import TRAIN_COLUMNS, encode_dataset
 from stmtl.heads import HEAD_TYPES, TaskHead
 from stmtl.model import MultiTaskSentenceTransformer
 from stmtl.training.checkpoint import save_model_into_run
@@ -131,10 +131,7 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
         name = f"train data of {'+'.join(tasks)}"
         heads = [model.heads[task] for task in tasks]
         encoded = encode_dataset(raw_train[tasks[0]], model.tokenizer, model.max_seq_length, heads, name)
-        columns = ["length", *MODEL_INPUTS, *(head.target_column for head in heads)]
-        streams.append(
-            TrainStream(tasks, encoded.select_columns([c for c in columns if c in encoded.column_names]).to_list())
-        )
+        streams.append(TrainStream(tasks, encoded.select_columns(TRAIN_COLUMNS + [h.target_column for h in heads])))
     return MultiTaskTrainer(model, config, streams, eval_sets(config, "dev", model), accelerator)
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import datasets
+import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs, gather_object
@@ -33,7 +35,7 @@ from stmtl.training.diagnostics import stop_unreached_parameters, task_gradient_
 from stmtl.training.freezing import GradualUnfreezer, apply_freeze
 from stmtl.training.optim import build_optimizer, build_scheduler
 from stmtl.training.preservation import EmbeddingPreservation, set_encoder_dropout
-from stmtl.training.sampling import Stream, epoch_schedule
+from stmtl.training.sampling import EpochPlan, Stream, epoch_mix, epoch_schedule
 from stmtl.training.weighting import TaskWeighting
 
 logger = logging.getLogger(__name__)
@@ -45,10 +47,20 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class TrainStream:
-    """Encoded training rows and the tasks every batch of them trains."""
+    """Encoded training rows (a memory-mapped dataset) and the tasks every batch of them trains."""
 
     tasks: list[str]
-    rows: list[dict[str, Any]]
+    dataset: datasets.Dataset
+
+    def lengths(self) -> np.ndarray:
+        """``(rows,)`` piece count of every row, read from the ``length`` column."""
+        return self.dataset.with_format("arrow")["length"].to_numpy()
+
+    def rows(self, indices: np.ndarray | slice) -> dict[str, list]:
+        """The rows at ``indices``, column → values."""
+        if isinstance(indices, slice):
+            return self.dataset[indices]
+        return self.dataset[indices.tolist()]
 
 
 class TrainingModule(nn.Module):
@@ -102,7 +114,7 @@ class MultiTaskTrainer:
         self.tasks = [task for stream in streams for task in stream.tasks]
         self.frozen = apply_freeze(model, config.freeze) if config.freeze != "none" else []
         self.unfreezer = GradualUnfreezer(model, config.unfreeze_every) if config.unfreeze_every else None
-        self.probes = {task: stream.rows[: config.batch_size] for stream in streams for task in stream.tasks}
+        self.probes = {task: stream.rows(slice(0, config.batch_size)) for stream in streams for task in stream.tasks}
         # DDP's per-step unused-parameter search only where some batches skip parameters (interleave mode).
         self.find_unused_parameters = stop_unreached_parameters(model, streams, accelerator.device, config)
         accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=self.find_unused_parameters)
@@ -119,7 +131,9 @@ class MultiTaskTrainer:
         if config.preserve_embeddings > 0:
             self.preservation = EmbeddingPreservation(config.preserve_method, config.preserve_embeddings)
             self.preservation.prepare(model, streams, config.eval_batch_size)
-        self.schedules = self._plan()
+        self.sampler_streams = [Stream(stream.tasks, stream.lengths()) for stream in streams]
+        self.epoch_lengths = self._epoch_lengths()
+        self.plan: tuple[int, EpochPlan] | None = None
         self.total_steps = self._count_steps()
         warmup = int(config.warmup_ratio * self.total_steps)
         self.scheduler = build_scheduler(optimizer, config.scheduler, warmup, self.total_steps)
@@ -134,29 +148,37 @@ class MultiTaskTrainer:
 
     # Planning --------------------------------------------------------------------------------------------------
 
-    def _plan(self) -> list[list[tuple[int, list[int]]]]:
-        """Batch order of every epoch (global batches; a partial batch too small to split is dropped)."""
-        lengths = [Stream(st.tasks, [row["length"] for row in st.rows]) for st in self.streams]
-        epochs = max(1, math.ceil(self.config.epochs))
-        plans = []
-        for epoch in range(epochs):
+    def _epoch_lengths(self) -> list[int]:
+        """Batches in every epoch (global batches; a partial batch too small to split is dropped).
+
+        Each epoch's mix (stream and batch number of every batch: two small arrays per epoch) is kept for
+        :meth:`epoch_plan`; the examples are only shuffled when an epoch starts.
+        """
+        config = self.config
+        epochs = max(1, math.ceil(config.epochs))
+        self.mixes = [
+            epoch_mix(self.sampler_streams, config.batch_size * self.world, config.seed, epoch, config.sampling,
+                      config.temperature, self.world)
+            for epoch in range(epochs)
+        ]  # fmt: skip
+        lengths = [len(streams) for streams, _ in self.mixes]
+        if config.epochs < epochs:  # a fractional last epoch
+            lengths[-1] = int(lengths[-1] * (config.epochs - (epochs - 1)))
+        return lengths
+
+    def epoch_plan(self, epoch: int) -> EpochPlan:
+        """The batch order of ``epoch``; only the current epoch's batches are held."""
+        if self.plan is None or self.plan[0] != epoch:
+            config = self.config
             plan = epoch_schedule(
-                lengths,
-                self.config.batch_size * self.world,
-                self.config.seed,
-                epoch,
-                self.config.sampling,
-                self.config.temperature,
-                self.config.group_by_length,
-            )
-            plans.append([(k, batch) for k, batch in plan if len(batch) >= self.world])
-        if self.config.epochs < epochs:  # a fractional last epoch
-            keep = int(len(plans[-1]) * (self.config.epochs - (epochs - 1)))
-            plans[-1] = plans[-1][:keep]
-        return plans
+                self.sampler_streams, config.batch_size * self.world, config.seed, epoch, config.sampling,
+                config.temperature, config.group_by_length, self.world, self.mixes[epoch],
+            )  # fmt: skip
+            self.plan = (epoch, plan)
+        return self.plan[1]
 
     def _count_steps(self) -> int:
-        batches = sum(len(plan) for plan in self.schedules)
+        batches = sum(self.epoch_lengths)
         steps = batches // self.config.gradient_accumulation_steps
         if self.config.max_steps:
             steps = min(steps, self.config.max_steps) if steps else self.config.max_steps
@@ -179,15 +201,15 @@ class MultiTaskTrainer:
             disable=not accelerator.is_main_process,
         )  # fmt: skip
         stop = self.state["step"] >= self.total_steps
-        for epoch in range(self.state["epoch"], len(self.schedules)):
+        for epoch in range(self.state["epoch"], len(self.epoch_lengths)):
             if stop:
                 break
             self.state["epoch"] = epoch
-            for position, (stream_index, indices) in enumerate(self.schedules[epoch]):
-                if position < self.state["batches_done"]:
-                    continue
+            plan = self.epoch_plan(epoch)
+            for position in range(self.state["batches_done"], self.epoch_lengths[epoch]):
+                stream_index, indices = plan[position]
                 stream = self.streams[stream_index]
-                rows = [stream.rows[i] for i in indices[accelerator.process_index :: self.world]]
+                rows = stream.rows(indices[accelerator.process_index :: self.world])
                 losses, finite = self.training_step(stream, rows)
                 self.state["batches_done"] = position + 1
                 if not accelerator.sync_gradients:
@@ -215,7 +237,7 @@ class MultiTaskTrainer:
                     pairs = task_gradient_cosines(self.unwrapped, self.probes, accelerator.device)
                     self._log({"type": "grad_cosine", "step": step, "pairs": pairs})
                 if step % config.log_every == 0:
-                    self._log_train(running, epoch + position / max(1, len(self.schedules[epoch])))
+                    self._log_train(running, epoch + position / max(1, self.epoch_lengths[epoch]))
                     running = {}
                 if self._should_evaluate(step, position, epoch) and self._evaluate_and_checkpoint():
                     stop = True
@@ -231,7 +253,7 @@ class MultiTaskTrainer:
         accelerator.wait_for_everyone()
         return self.state
 
-    def training_step(self, stream: TrainStream, rows: list[dict[str, Any]]) -> tuple[dict[str, torch.Tensor], bool]:
+    def training_step(self, stream: TrainStream, rows: dict[str, list]) -> tuple[dict[str, torch.Tensor], bool]:
         """Forward, backward and (at accumulation boundaries) clip + AdamW step on one batch of ``rows``.
 
         Returns:
@@ -259,7 +281,7 @@ class MultiTaskTrainer:
             self.optimizer.zero_grad(set_to_none=True)
         return losses, finite
 
-    def _losses(self, stream: TrainStream, rows: list[dict[str, Any]]) -> tuple[dict, dict, torch.Tensor]:
+    def _losses(self, stream: TrainStream, rows: dict[str, list]) -> tuple[dict, dict, torch.Tensor]:
         """One forward pass of the shared encoder and every head: the stream's tasks' losses, the features and the
         weighted total."""
         heads = [self.unwrapped.heads[task] for task in stream.tasks]
@@ -270,7 +292,7 @@ class MultiTaskTrainer:
     def _should_evaluate(self, step: int, position: int, epoch: int) -> bool:
         if self.config.eval_every:
             return step % self.config.eval_every == 0
-        return position + 1 == len(self.schedules[epoch])  # end of every epoch
+        return position + 1 == self.epoch_lengths[epoch]  # end of every epoch
 
     # Evaluation and checkpoints --------------------------------------------------------------------------------
 

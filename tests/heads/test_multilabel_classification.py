@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import numpy as np
+import pyarrow as pa
 import pytest
 import torch
 
+from stmtl.alignment import align_batch
 from stmtl.heads import MultiLabelClassificationHead, TextBatch
 
 LABELS = ["music", "travel", "weather"]
@@ -20,7 +23,11 @@ def test_multilabel_head_writes_one_logit_per_label() -> None:
 
 def test_multilabel_head_targets_are_multi_hot_and_skip_unknown_labels() -> None:
     head = MultiLabelClassificationHead("topics", LABELS, in_features=8)
-    targets = head.encode_targets({"labels": [["weather", "music"], [], ["unknown"]]}, [[], [], []])
+    batch = pa.table({"labels": [["weather", "music"], [], ["unknown"]]})
+    targets = head.encode_targets(
+        batch, align_batch(*[np.zeros(shape, dtype=np.int64) for shape in ((0, 2), 3, (0, 2), 3)])
+    )
+    targets = targets.to_pylist()
     assert targets == [[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
     assert head.collate_targets(targets, seq_len=7).shape == (3, 3)
 

@@ -6,7 +6,7 @@ import torch
 
 from stmtl.training.preservation import TEACHER, EmbeddingPreservation
 from stmtl.training.run import setup, train
-from tests.helpers import toy_config
+from tests.helpers import toy_config, write_joint_folder
 
 
 def test_preservation_teacher_cached_once(tiny_backbone, tmp_path, monkeypatch) -> None:
@@ -18,12 +18,17 @@ def test_preservation_teacher_cached_once(tiny_backbone, tmp_path, monkeypatch) 
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(EmbeddingPreservation, "prepare", counting)
-    trainer = setup(toy_config(tmp_path, tiny_backbone, preserve_embeddings=1.0, epochs=3))
-    rows = trainer.streams[0].rows
-    cached = [row[TEACHER].clone() for row in rows]
+    folder = write_joint_folder(tmp_path / "data")
+    tasks = [{"name": "intent", "kind": "sentence", "train": folder, "dev": folder},
+             {"name": "slots", "kind": "token", "train": folder, "dev": folder}]  # fmt: skip
+    trainer = setup(toy_config(tmp_path / "run", tiny_backbone, preserve_embeddings=1.0, epochs=3, tasks=tasks))
+    cached = trainer.streams[0].dataset[TEACHER]
     trainer.train()
     assert calls == [1] and trainer.preservation.teacher_passes == 1
-    assert all(torch.equal(row[TEACHER], before) for row, before in zip(rows, cached))
+    assert trainer.streams[0].dataset[TEACHER] == cached
+    # A second run from the same source model and data reads the embeddings from the datasets cache.
+    again = setup(toy_config(tmp_path / "again", tiny_backbone, preserve_embeddings=1.0, epochs=3, tasks=tasks))
+    assert again.preservation.teacher_passes == 0 and again.streams[0].dataset[TEACHER] == cached
 
 
 def test_preservation_gradient_reaches_encoder(tiny_backbone, tmp_path) -> None:
@@ -33,8 +38,8 @@ def test_preservation_gradient_reaches_encoder(tiny_backbone, tmp_path) -> None:
         with torch.no_grad():  # move the encoder away from its start so both penalties are non-zero
             for p in model[0].parameters():
                 p.add_(0.01 * torch.randn_like(p))
-        _, features, _ = trainer._losses(stream, stream.rows[:4])
-        penalty = trainer.preservation.loss(features, stream.rows[:4])
+        _, features, _ = trainer._losses(stream, stream.rows(slice(0, 4)))
+        penalty = trainer.preservation.loss(features, stream.rows(slice(0, 4)))
         assert penalty.item() > 0
         penalty.backward()
         grads = [p.grad for p in model[0].parameters() if p.grad is not None]
@@ -61,8 +66,8 @@ def test_distillation_turns_encoder_dropout_off(tiny_backbone, tmp_path) -> None
     assert all(_dropouts(head) == {0.1} for head in model.heads.values())  # heads keep theirs
     model.train()  # in training mode the untrained student now reproduces its cached teacher exactly
     stream = trainer.streams[0]
-    _, features, _ = trainer._losses(stream, stream.rows[:8])
-    assert trainer.preservation.loss(features, stream.rows[:8]).item() < 1e-5
+    _, features, _ = trainer._losses(stream, stream.rows(slice(0, 8)))
+    assert trainer.preservation.loss(features, stream.rows(slice(0, 8))).item() < 1e-5
 
     trainer = setup(toy_config(tmp_path / "l2sp", tiny_backbone, preserve_embeddings=1.0, preserve_method="l2sp"))
     assert _dropouts(trainer.unwrapped[0]) == {0.1}  # the backbone's own: L2-SP has no dropout floor
