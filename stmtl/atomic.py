@@ -118,7 +118,8 @@ def atomic_folder(path: str | os.PathLike, keep_other_files: bool = False) -> It
             shutil.rmtree(staging, ignore_errors=True)
             raise
     if os.path.lexists(path) and _exchange(staging, path):
-        shutil.rmtree(staging, ignore_errors=True)  # now holds the previous folder
+        _remove_markers(staging)  # now the previous folder: never leave it half-deleted with its markers
+        shutil.rmtree(staging, ignore_errors=True)
         return
     previous = None
     if os.path.lexists(path):
