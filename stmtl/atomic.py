@@ -1,12 +1,18 @@
 """Atomic writes: a model or checkpoint folder is either complete or absent, never half-written.
 
-Both helpers stage files in a temporary folder, fsync them, and move them into place with ``modules.json`` last
-(a folder being replaced loses it first), so any folder with a ``modules.json`` holds a complete model.
+Both helpers stage files in a temporary folder, fsync them, give them the usual permissions (``0666``/``0777``
+less the umask, as ``open`` and ``mkdir`` would) and move them into place with ``modules.json`` last (a folder
+being replaced loses it first), so any folder with a ``modules.json`` holds a complete model. Staging folders are
+named ``.<name>.tmp-*`` and folders moved aside ``.<name>.old-*``; :func:`sweep_staging` clears what a killed
+process left of them.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -14,20 +20,36 @@ from contextlib import contextmanager
 
 MARKERS = ("modules.json", "trainer_state.json")
 """Files whose presence marks a complete model or checkpoint; removed first when a folder is replaced."""
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-[^.]+$")
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def default_mode(directory: bool) -> int:
+    """The mode ``mkdir`` (``directory``) or ``open`` gives a new entry under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
 
 
 @contextmanager
 def _staging(parent: str, name: str) -> Iterator[str]:
-    """A temporary folder in ``parent``; its files are fsynced on success, the folder removed on error."""
+    """A temporary folder in ``parent``; on success its files are fsynced and given the usual permissions."""
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    os.chmod(staging, 0o755)
     try:
         yield staging
-        for root, _, files in os.walk(staging):
+        file_mode, folder_mode = default_mode(directory=False), default_mode(directory=True)
+        for root, folders, files in os.walk(staging):
+            os.chmod(root, folder_mode)
+            for folder in folders:
+                os.chmod(os.path.join(root, folder), folder_mode)
             for file_name in files:
-                with open(os.path.join(root, file_name), "rb") as handle:
-                    os.fsync(handle.fileno())
+                path = os.path.join(root, file_name)
+                if not os.path.islink(path):
+                    os.chmod(path, file_mode)
+                    with open(path, "rb") as handle:
+                        os.fsync(handle.fileno())
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -39,16 +61,48 @@ def _remove_markers(folder: str) -> None:
             os.remove(os.path.join(folder, marker))
 
 
-@contextmanager
-def atomic_folder(path: str | os.PathLike) -> Iterator[str]:
-    """Write a folder in a temporary sibling, then rename it into place.
+def _keep_other_files(previous: str, staging: str) -> None:
+    """Hard-link (or copy) into ``staging`` every file of ``previous`` that the new content does not replace."""
+    for root, _, files in os.walk(previous):
+        relative = os.path.relpath(root, previous)
+        for file_name in files:
+            target = os.path.normpath(os.path.join(staging, relative, file_name))
+            if os.path.lexists(target):
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            source = os.path.join(root, file_name)
+            try:
+                os.link(source, target, follow_symlinks=False)
+            except OSError:
+                shutil.copy2(source, target, follow_symlinks=False)
 
-    On error the temporary folder is removed and ``path`` keeps its previous content. An existing ``path`` is
-    moved aside and deleted only once the new folder is in place. Whenever the process is killed, ``path`` or a
-    ``.old-`` sibling holds a complete folder.
+
+def _exchange(a: str, b: str) -> bool:
+    """Swap two paths in one step with Linux's ``renameat2(RENAME_EXCHANGE)``; False where that is unavailable."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False  # a filesystem without exchange support: fall back to two renames
+    raise OSError(code, os.strerror(code), b)
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike, keep_other_files: bool = False) -> Iterator[str]:
+    """Write a folder in a temporary sibling, then swap it into place.
+
+    On error the temporary folder is removed and ``path`` keeps its previous content. Where the system can swap two
+    folders in one step (Linux), ``path`` holds the previous or the new folder at every moment; elsewhere the
+    previous folder is moved aside first, so a kill between the two renames leaves it in a ``.old-`` sibling (which
+    :func:`sweep_staging` moves back).
 
     Args:
         path: The final folder.
+        keep_other_files: Keep the files of an existing ``path`` that the new content does not replace (as
+            sentence-transformers' own ``save`` does); they are hard-linked, so nothing is copied.
 
     Yields:
         The temporary folder to write into.
@@ -57,6 +111,16 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[str]:
     parent, name = os.path.split(path)
     with _staging(parent, name) as staging:
         yield staging
+    if keep_other_files and os.path.isdir(path):
+        try:  # after _staging set permissions: the links share the kept files' inodes and modes
+            _keep_other_files(path, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    if os.path.lexists(path) and _exchange(staging, path):
+        _remove_markers(staging)  # now the previous folder: never leave it half-deleted with its markers
+        shutil.rmtree(staging, ignore_errors=True)
+        return
     previous = None
     if os.path.lexists(path):
         previous = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
@@ -93,3 +157,35 @@ def atomic_files(folder: str | os.PathLike) -> Iterator[str]:
             os.replace(os.path.join(staging, name), target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def sweep_staging(folder: str | os.PathLike) -> list[str]:
+    """Remove the staging (``.*.tmp-*``) and moved-aside (``.*.old-*``) entries a killed writer left in ``folder``.
+
+    A moved-aside folder whose final name is missing and that is complete (it has a marker file) is moved back
+    instead: it is the only copy. Only call this while no other process writes into ``folder`` (hold the run lock).
+
+    Args:
+        folder: The folder to clean.
+
+    Returns:
+        The names removed or restored.
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        return []
+    swept = []
+    for entry in sorted(os.listdir(folder)):
+        match = _LEFTOVER.match(entry)
+        if match is None:
+            continue
+        path, final = os.path.join(folder, entry), os.path.join(folder, match["name"])
+        complete = any(os.path.exists(os.path.join(path, marker)) for marker in MARKERS)
+        if match["kind"] == "old" and complete and not os.path.lexists(final):
+            os.rename(path, final)
+        elif os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+        swept.append(entry)
+    return swept

@@ -7,7 +7,6 @@ Heavy imports happen inside the commands, so ``stmtl --help`` answers at once.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -66,7 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--data", help="SNIPS/ATIS-style folder (train|dev|test/{seq.in,seq.out,label})")
     source.add_argument("--config", help="YAML config with a 'tasks' list (several datasets)")
     train.add_argument("--output", required=True, help="run folder; ends up holding the best model")
-    train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --output")
+    train.add_argument(
+        "--resume", action="store_true",
+        help="continue the run in --output from its newest checkpoint; the other flags must be the run's own "
+        "(only eval_batch_size, log_every, save_total_limit, nan_patience, early_stopping_patience, report_to and "
+        "cpu may change)",
+    )  # fmt: skip
+    train.add_argument(
+        "--overwrite", action="store_true",
+        help="replace the run in --output; it stays in place until this run's first checkpoint exists",
+    )  # fmt: skip
     train.set_defaults(config_keys=add_config_flags(train))
 
     evaluate = commands.add_parser("evaluate", help="score a model on labelled data")
@@ -92,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--data", required=True, help="joint folder with train/dev/test")
     compare.add_argument("--sts", help="STS TSV for embedding quality (e.g. STS-B dev)")
     compare.add_argument("--output", required=True, help="folder for each variant's run and the table")
+    compare.add_argument("--overwrite", action="store_true", help="replace the variants' runs of an earlier compare")
     compare.add_argument(
         "--preserve-weight", type=float, default=3.0, help="distillation weight (default: 3, chosen on SNIPS dev)"
     )
@@ -129,6 +138,7 @@ def snips_config(data: str, output: str, overrides: dict[str, Any]) -> Any:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from stmtl.config import TrainConfig
+    from stmtl.jsonio import to_json
     from stmtl.training.run import train
 
     overrides = _overrides(args)
@@ -136,34 +146,44 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = TrainConfig.from_yaml(args.config, output_dir=args.output, **overrides)
     else:
         config = snips_config(args.data, args.output, overrides)
-    _, results = train(config, resume=args.resume)
-    print(json.dumps({"dev": results["dev"], "test": results["test"], "steps": results["steps"],
+    _, results = train(config, resume=args.resume, overwrite=args.overwrite)
+    print(to_json({"dev": results["dev"], "test": results["test"], "steps": results["steps"],
                       "train_seconds": results["train_seconds"], "model": args.output}, indent=2))  # fmt: skip
     return 0
+
+
+def _load_model(path: str) -> Any:
+    """``stmtl.load`` without transformers' progress bars, so that a failure prints one line and nothing else."""
+    from transformers.utils import logging as transformers_logging
+
+    from stmtl.loading import load
+
+    transformers_logging.disable_progress_bar()
+    return load(path)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from stmtl.data import read_task_data
     from stmtl.evaluation import evaluate_model
-    from stmtl.loading import load
 
-    model = load(args.model)
+    model = _load_model(args.model)
     view, _ = evaluate_model(model, read_task_data(args.data, split=args.split), args.batch_size)
     _report(view, args.output_json, indent=2)
     return 0
 
 
 def cmd_evaluate_sts(args: argparse.Namespace) -> int:
-    from stmtl.loading import load
     from stmtl.sts import evaluate_sts
 
-    _report(evaluate_sts(load(args.model), args.data, args.batch_size), args.output_json)
+    _report(evaluate_sts(_load_model(args.model), args.data, args.batch_size), args.output_json)
     return 0
 
 
 def _report(values: dict[str, Any], output_json: str | None, indent: int | None = None) -> None:
     """Print ``values`` as JSON, and write the same text to ``output_json`` when given."""
-    text = json.dumps(values, indent=indent)
+    from stmtl.jsonio import to_json
+
+    text = to_json(values, indent=indent)
     print(text)
     if output_json:
         with open(output_json, "w", encoding="utf-8") as handle:
@@ -173,23 +193,25 @@ def _report(values: dict[str, Any], output_json: str | None, indent: int | None 
 def cmd_compare(args: argparse.Namespace) -> int:
     from stmtl.compare import compare, markdown_table
 
-    rows = compare(args.data, args.sts, args.output, _overrides(args), preserve_weight=args.preserve_weight)
+    rows = compare(
+        args.data, args.sts, args.output, _overrides(args), preserve_weight=args.preserve_weight,
+        overwrite=args.overwrite,
+    )  # fmt: skip
     print(markdown_table(rows))
     print(f"table, JSON and chart in {args.output}/comparison.{{md,json,png}}")
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from stmtl.loading import load
+    from stmtl.data import read_lines
+    from stmtl.jsonio import to_json_line
 
     if bool(args.texts) == bool(args.input):
         raise ValueError("give texts as arguments or --input FILE (one of the two)")
-    from stmtl.data import read_lines
-
-    texts = args.texts or read_lines(args.input)
-    model = load(args.model)
+    texts = args.texts or read_lines(args.input)  # split as every data reader splits: not at U+2028 or \f
+    model = _load_model(args.model)
     for text, result in zip(texts, model.iter_predict(texts, batch_size=args.batch_size)):
-        print(json.dumps({"text": text, **result}, ensure_ascii=False), flush=False)
+        print(to_json_line({"text": text, **result}, ensure_ascii=False), flush=False)
     return 0
 
 
@@ -197,10 +219,10 @@ def cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
 
     from stmtl.data import read_lines
-    from stmtl.loading import load
 
-    model = load(args.model)
-    embeddings = model.encode(read_lines(args.input), batch_size=args.batch_size, show_progress_bar=True)
+    texts = read_lines(args.input)  # before loading the model: a bad input file fails at once
+    model = _load_model(args.model)
+    embeddings = model.encode(texts, batch_size=args.batch_size, show_progress_bar=True)
     np.save(args.output, embeddings)
     print(f"{args.output}: {embeddings.shape[0]} embeddings of dimension {embeddings.shape[1]}")
     return 0

@@ -7,13 +7,13 @@ variant's dev/test task metrics, STS Spearman of its ``encode()`` embeddings, an
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 from stmtl.config import TrainConfig
 from stmtl.data import read_task_data
+from stmtl.jsonio import write_json
 from stmtl.sts import evaluate_sts
 from stmtl.training.run import train
 
@@ -49,6 +49,7 @@ def compare(
     overrides: dict[str, Any] | None = None,
     preserve_weight: float = 3.0,
     frozen_lr_heads: float = 1e-2,
+    overwrite: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every variant and collect its row of the comparison table.
 
@@ -59,6 +60,7 @@ def compare(
         overrides: Shared ``TrainConfig`` values (the budget: epochs, seed, ...).
         preserve_weight: Weight of the preservation variant.
         frozen_lr_heads: Head learning rate when the backbone is frozen (heads alone can take a larger step).
+        overwrite: Replace the variants' runs of an earlier call (else their folders refuse a new run).
 
     Returns:
         One row per variant, plus a first row for the untouched backbone's STS score.
@@ -76,7 +78,7 @@ def compare(
     for name, values in variants(data, preserve_weight, frozen_lr_heads).items():
         folder = output / name.replace(" ", "_").replace(",", "").replace("+", "plus")
         config = TrainConfig.from_dict({**(overrides or {}), **values, "output_dir": str(folder)})
-        model, results = train(config)
+        model, results = train(config, overwrite=overwrite)
         row: dict[str, Any] = {"variant": name, "train_seconds": results["train_seconds"]}
         for split in ("dev", "test"):  # train() scored the best checkpoint on both splits already
             for task, value in results[split].items():
@@ -96,7 +98,7 @@ def compare(
                 "ms_per_sentence": sum(r["ms_per_sentence"] for r in single),
             }
         )
-    (output / "comparison.json").write_text(json.dumps(rows, indent=2))
+    write_json(output / "comparison.json", rows, indent=2)
     (output / "comparison.md").write_text(markdown_table(rows))
     plot_comparison(rows, output / "comparison.png")
     return rows

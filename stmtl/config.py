@@ -102,7 +102,7 @@ class TrainConfig:
     max_seq_length: int | None = option(None, "truncation length in word pieces; none: the backbone's")
     group_by_length: bool = option(True, "batch texts of similar length together (less padding)")
     eval_every: int | None = option(None, "evaluate on dev every N steps; none: at the end of every epoch")
-    save_total_limit: int = option(2, "checkpoints kept besides the best one")
+    save_total_limit: int = option(2, "newest checkpoints kept (at least 1), besides the best one")
     early_stopping_patience: int | None = option(None, "stop after N evaluations without dev improvement")
     log_every: int = option(20, "steps between training-loss records")
     nan_patience: int = option(5, "consecutive non-finite steps tolerated before stopping")
@@ -151,7 +151,10 @@ class TrainConfig:
         names = [task.name for task in self.tasks]
         if len(set(names)) != len(names):
             raise ConfigError(f"config key 'tasks': task names must be distinct, got {names}")
-        for key in ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "log_every", "nan_patience"):
+        for key in (
+            "batch_size", "eval_batch_size", "gradient_accumulation_steps", "log_every", "nan_patience",
+            "save_total_limit",
+        ):  # fmt: skip
             if getattr(self, key) < 1:
                 raise ConfigError(f"config key {key!r} must be >= 1, got {getattr(self, key)}")
         if self.epochs <= 0 and not self.max_steps:

@@ -6,9 +6,35 @@ import json
 import os
 from typing import Any
 
-from stmtl.model import MultiTaskSentenceTransformer
+from sentence_transformers.base import modules as base_modules
+from sentence_transformers.sentence_transformer import modules as sentence_modules
 
-TRUSTED_PREFIXES = ("sentence_transformers.", "stmtl.")
+from stmtl.model import MultiTaskSentenceTransformer
+from stmtl.model_files import check_model_files
+
+SENTENCE_TRANSFORMERS_MODULES = (
+    base_modules.Transformer, base_modules.Dense, base_modules.Normalize, base_modules.Router,
+    sentence_modules.Pooling, sentence_modules.StaticEmbedding, sentence_modules.WordEmbeddings,
+    sentence_modules.WordWeights, sentence_modules.WeightedLayerPooling, sentence_modules.LayerNorm,
+    sentence_modules.Dropout, sentence_modules.BoW, sentence_modules.CNN, sentence_modules.LSTM,
+)  # fmt: skip
+"""The sentence-transformers module classes a saved encoder may use (text encoders only)."""
+
+
+def _type_names(cls: type) -> set[str]:
+    """The ``modules.json`` names that resolve to ``cls``: where it is defined, its package, the v2-v5 alias."""
+    package = cls.__module__.rsplit(".", 1)[0]
+    return {
+        f"{cls.__module__}.{cls.__name__}",
+        f"{package}.{cls.__name__}",
+        f"sentence_transformers.models.{cls.__name__}",
+    }
+
+
+ALLOWED_TYPES = frozenset(name for cls in SENTENCE_TRANSFORMERS_MODULES for name in _type_names(cls)) | frozenset(
+    MultiTaskSentenceTransformer._module_classes
+)
+"""Every ``type`` in ``modules.json`` that :func:`load` accepts: the classes above and stmtl's heads, by name."""
 
 
 def check_module_types(path: str | os.PathLike) -> list[str]:
@@ -22,9 +48,14 @@ def check_module_types(path: str | os.PathLike) -> list[str]:
 
     Raises:
         FileNotFoundError: If ``path`` or its ``modules.json`` does not exist.
-        ValueError: If ``modules.json`` is malformed or names a type outside ``sentence_transformers.*`` and
-            ``stmtl.*`` (the error names the type; it is never imported).
+        ValueError: If ``modules.json`` is malformed or names a type that is not one of
+            :data:`SENTENCE_TRANSFORMERS_MODULES` or stmtl's heads (the error names the type; it is never imported).
     """
+    return [entry["type"] for entry in _module_entries(path)]
+
+
+def _module_entries(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The parsed and allow-listed ``modules.json`` of ``path``."""
     modules_json = os.path.join(os.fspath(path), "modules.json")
     if not os.path.isdir(path):
         raise FileNotFoundError(f"{os.fspath(path)}: no such model folder")
@@ -32,19 +63,20 @@ def check_module_types(path: str | os.PathLike) -> list[str]:
         raise FileNotFoundError(f"{modules_json}: missing; not a saved sentence-transformers model")
     try:
         with open(modules_json, encoding="utf-8") as handle:
-            types = [entry["type"] for entry in json.load(handle)]
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
+            entries = json.load(handle)
+        types = [entry["type"] for entry in entries]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
         raise ValueError(f"{modules_json}: malformed ({error})") from None
-    known_stmtl = set(MultiTaskSentenceTransformer._module_classes)
     for module_type in types:
-        if not isinstance(module_type, str) or not module_type.startswith(TRUSTED_PREFIXES):
-            raise ValueError(
-                f"{modules_json}: refusing module type {module_type!r}: stmtl.load only loads "
-                "sentence_transformers.* and stmtl.* modules"
-            )
-        if module_type.startswith("stmtl.") and module_type not in known_stmtl:
+        if module_type in ALLOWED_TYPES:
+            continue
+        if isinstance(module_type, str) and module_type.startswith("stmtl."):
             raise ValueError(f"{modules_json}: unknown stmtl module type {module_type!r} (saved by another version?)")
-    return types
+        raise ValueError(
+            f"{modules_json}: refusing module type {module_type!r}: stmtl.load only loads sentence-transformers' "
+            "text-encoder modules and stmtl's heads"
+        )
+    return entries
 
 
 def load(
@@ -55,7 +87,9 @@ def load(
 ) -> MultiTaskSentenceTransformer:
     """Load a model saved by ``MultiTaskSentenceTransformer.save`` (or any local sentence-transformers folder).
 
-    Module types are checked against the allow-list first. stmtl's heads resolve to the installed classes, so
+    Module types are checked against the allow-list first, then the folder's files (:mod:`stmtl.model_files`):
+    a missing module folder, a JSON file that does not parse, unreadable or non-finite weights, pickled weights and
+    two heads with one task name are refused naming the file. stmtl's heads resolve to the installed classes, so
     ``trust_remote_code`` stays off: a backbone's own modelling code (``auto_map``) runs only if you pass
     ``trust_remote_code=True`` yourself.
 
@@ -67,8 +101,27 @@ def load(
 
     Returns:
         The model, with identical weights and predictions.
+
+    Raises:
+        FileNotFoundError: If the folder, ``modules.json`` or a module folder is missing.
+        ValueError: Naming the damaged file or, for damage only the loaders find (e.g. a tokenizer file of the
+            wrong structure), the folder.
     """
-    check_module_types(path)
-    return MultiTaskSentenceTransformer(
-        os.fspath(path), device=device, trust_remote_code=trust_remote_code, local_files_only=True, **kwargs
-    )
+    entries = _module_entries(path)
+    check_model_files(path, entries, set(MultiTaskSentenceTransformer._module_classes))
+    kwargs["model_kwargs"] = {"use_safetensors": True, **(kwargs.get("model_kwargs") or {})}
+    try:
+        return MultiTaskSentenceTransformer(
+            os.fspath(path), device=device, trust_remote_code=trust_remote_code, local_files_only=True, **kwargs
+        )
+    except (FileNotFoundError, ValueError) as error:
+        if os.fspath(path) in str(error):
+            raise
+        raise ValueError(f"{os.fspath(path)}: cannot load the model ({_first_line(error)})") from error
+    except Exception as error:  # tokenizers and safetensors raise their own exception types
+        raise ValueError(f"{os.fspath(path)}: cannot load the model ({_first_line(error)})") from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__

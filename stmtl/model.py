@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from types import MappingProxyType
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 SORT_WINDOW_BATCHES = 16
 """``predict`` reads this many batches of texts at a time and sorts them by length to cut padding."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class MultiTaskSentenceTransformer(SentenceTransformer):
@@ -46,6 +48,9 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.card_info: dict[str, Any] = dict(getattr(self, "card_info", {}) or {})
+        tasks = [module.task for module in self if isinstance(module, TaskHead)]
+        if len(set(tasks)) != len(tasks):
+            raise ValueError(f"task names of the heads must be distinct, got {tasks}")
 
     @property
     def heads(self) -> dict[str, TaskHead]:
@@ -65,6 +70,7 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
 
         Raises:
             TypeError: If an item of a batch is not a string, naming its index.
+            ValueError: If a text is not valid Unicode (a lone surrogate), naming its index.
         """
         if isinstance(inputs, Iterator):
             return self._encode_lazily(inputs, *args, **kwargs)
@@ -131,6 +137,7 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
 
         Raises:
             TypeError: If an item is not a string (naming its index), or ``texts`` is a single string.
+            ValueError: If a text is not valid Unicode (a lone surrogate), naming its index.
         """
         return list(self.iter_predict(texts, batch_size, show_progress_bar, output_embedding))
 
@@ -213,9 +220,10 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
     ) -> None:
         """Save in the sentence-transformers format, atomically and as safetensors only.
 
-        The folder is written next to ``path`` and renamed into place, so ``path`` never holds a partial model.
+        The folder is written next to ``path`` and swapped into place, so ``path`` never holds a partial model. Files
+        already in ``path`` that the model does not write are kept, as sentence-transformers' own ``save`` keeps them.
         """
-        with atomic_folder(path) as staging:
+        with atomic_folder(path, keep_other_files=True) as staging:
             super().save(staging, model_name, create_model_card, train_datasets, safe_serialization=True)
 
     def _create_model_card(self, path: str, model_name: str | None = None, train_datasets: Any = None) -> None:
@@ -235,7 +243,12 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
 
 
 def _check_texts(items: Iterable[Any], name: str, offset: int = 0) -> None:
-    """Raise ``TypeError`` naming the index of the first item that is not a string."""
+    """Raise ``TypeError`` naming the first non-string item, ``ValueError`` the first with a lone surrogate."""
     for index, item in enumerate(items):
         if not isinstance(item, str):
             raise TypeError(f"{name}[{offset + index}] is {type(item).__name__}, expected str")
+        if match := _SURROGATE.search(item):
+            raise ValueError(
+                f"{name}[{offset + index}] is not valid Unicode: lone surrogate {match.group()!r} at character "
+                f"{match.start()} (decode input with errors='replace' or fix it)"
+            )

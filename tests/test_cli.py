@@ -128,3 +128,53 @@ def test_cli_bad_freeze_policy_refused_before_model_loads(tmp_path, capsys, monk
     data = write_joint_folder(tmp_path / "data")
     assert main(["train", "--data", data, "--output", str(tmp_path / "run"), "--freeze", "layers:two"]) == 2
     assert "'layers:two'" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def untrained(tiny_backbone, tmp_path_factory) -> str:
+    from tests.helpers import two_task_model
+
+    folder = tmp_path_factory.mktemp("untrained") / "model"
+    two_task_model(tiny_backbone, dim=32).save(str(folder))
+    return str(folder)
+
+
+def test_cli_input_lines_split_on_newlines_only(untrained, tmp_path, capsys) -> None:
+    texts = tmp_path / "texts.txt"
+    texts.write_bytes("play a\u2028song\r\nbook\x85a table\nset\x0calarm\nweather\n".encode())
+    assert main(["predict", "--model", untrained, "--input", str(texts)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["text"] for line in lines] == ["play a\u2028song", "book\x85a table", "set\x0calarm", "weather"]
+    assert main(["encode", "--model", untrained, "--input", str(texts), "--output", str(tmp_path / "e.npy")]) == 0
+    assert np.load(tmp_path / "e.npy").shape == (4, 32)
+
+
+def test_cli_input_encoding_error_names_file(untrained, tmp_path, capsys) -> None:
+    texts = tmp_path / "latin1.txt"
+    texts.write_bytes("café\n".encode("latin-1"))
+    for command in (["predict", "--model", untrained], ["encode", "--model", untrained, "--output", "x.npy"]):
+        assert main([*command, "--input", str(texts)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "latin1.txt:1" in err and "UTF-8" in err
+
+
+def test_cli_text_with_lone_surrogate_names_index(untrained, capsys) -> None:
+    assert main(["predict", "--model", untrained, "ok", "bad \udc80"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "texts[1]" in err
+
+
+def test_cli_predict_prints_valid_json_for_non_finite_scores(untrained, capsys, monkeypatch) -> None:
+    from stmtl.model import MultiTaskSentenceTransformer
+
+    def nan_results(self, texts, **kwargs):
+        return iter([{"intent": {"label": "PlayMusic", "score": float("nan")}} for _ in texts])
+
+    monkeypatch.setattr(MultiTaskSentenceTransformer, "iter_predict", nan_results)
+    assert main(["predict", "--model", untrained, "play a song"]) == 0
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line, parse_constant=refuse)["intent"]["score"] is None

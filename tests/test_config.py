@@ -50,3 +50,14 @@ def test_config_bad_yaml_named(tmp_path) -> None:
 def test_config_out_of_range_named(key: str, value: float) -> None:
     with pytest.raises(ConfigError, match=f"'{key}' must be in"):
         TrainConfig.from_dict({"output_dir": "x", "tasks": [TASK], key: value})
+
+
+def test_config_save_total_limit_at_least_one(tmp_path, capsys) -> None:
+    from stmtl.cli import main
+    from tests.helpers import write_joint_folder
+
+    with pytest.raises(ConfigError, match="'save_total_limit' must be >= 1"):
+        TrainConfig.from_dict({"output_dir": "x", "tasks": [TASK], "save_total_limit": 0})
+    data = write_joint_folder(tmp_path / "data", splits=("train",))
+    assert main(["train", "--data", data, "--output", str(tmp_path / "run"), "--save-total-limit", "0"]) == 2
+    assert "save_total_limit" in capsys.readouterr().err

@@ -101,3 +101,11 @@ def test_encode_generator_read_in_windows_equals_list(model) -> None:
     lazy = model.encode(generate(), batch_size=4)
     assert len(consumed) == 150 and lazy.shape == (150, 32)
     assert np.allclose(lazy, model.encode(texts, batch_size=4), atol=1e-6)
+
+
+def test_encode_and_predict_name_a_text_with_a_lone_surrogate(model) -> None:
+    texts = ["ok", "fine", "bad \udc80 text"]
+    with pytest.raises(ValueError, match=r"\[2\].*surrogate"):
+        model.encode(texts)
+    with pytest.raises(ValueError, match=r"\[2\].*surrogate"):
+        model.predict(texts)

@@ -17,8 +17,10 @@ that data encoding, training, evaluation and ``predict`` never ask which kind of
 
 from __future__ import annotations
 
+import json
+import logging
 import os
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -28,6 +30,7 @@ from safetensors import SafetensorError
 from sentence_transformers.base.modules import Module
 from torch import nn
 
+from stmtl.heads.validation import HeadConfigError, check_head_config
 from stmtl.metrics.unknown_labels import warn_unknown_labels
 
 if TYPE_CHECKING:
@@ -37,8 +40,7 @@ if TYPE_CHECKING:
 
     from stmtl.alignment import BatchAlignment
 
-_TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-RESERVED_TASK_NAMES = frozenset({"sentence_embedding", "token_embeddings", "embedding"})
+logger = logging.getLogger(__name__)
 WEIGHTS_FILE = "model.safetensors"
 
 
@@ -80,6 +82,10 @@ class TaskHead(Module):
     selection_key: ClassVar[str] = ""
     """Key of :meth:`score` whose dev value selects the best model."""
     config_keys: list[str] = ["task", "labels", "in_features", "dropout", "hidden_features", "module_input_name"]
+    extra_checks: ClassVar[dict[str, Callable[[Any], None]]] = {}
+    """Checks of the config keys a head type adds (see :mod:`stmtl.heads.validation`)."""
+    min_labels: ClassVar[int] = 1
+    """Fewest labels a head of this type can learn anything from; fewer gets a warning at training time."""
 
     def __init__(
         self,
@@ -91,13 +97,13 @@ class TaskHead(Module):
         module_input_name: str | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(task, str) or not _TASK_NAME.match(task) or task in RESERVED_TASK_NAMES:
-            raise ValueError(f"task name {task!r} must be an identifier (letters, digits, _) and not reserved")
+        arguments = {"task": task, "labels": labels, "in_features": in_features, "dropout": dropout,
+                     "hidden_features": hidden_features, "module_input_name": module_input_name}  # fmt: skip
+        try:
+            check_head_config(arguments)
+        except HeadConfigError as error:
+            raise ValueError(f"head {task!r}: {error}") from None
         labels = list(labels)
-        if not labels or len(set(labels)) != len(labels) or not all(isinstance(label, str) for label in labels):
-            raise ValueError(f"task {task!r}: labels must be a non-empty list of distinct strings")
-        if in_features <= 0:
-            raise ValueError(f"task {task!r}: in_features must be positive, got {in_features}")
         self.task = task
         self.labels = labels
         self.label_ids = {label: index for index, label in enumerate(labels)}
@@ -126,6 +132,14 @@ class TaskHead(Module):
     @property
     def num_labels(self) -> int:
         return len(self.labels)
+
+    def warn_if_too_few_labels(self) -> None:
+        """Log a warning when the head has fewer labels than it can learn from (e.g. one intent: loss 0 at once)."""
+        if self.num_labels < self.min_labels:
+            logger.warning(
+                f"task {self.task!r} has a single label {self.labels} in its training data: its {self.kind} head "
+                f"learns nothing (loss 0, accuracy 1.0) and always predicts it; give it at least {self.min_labels}"
+            )
 
     def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
         features[self.logits_key] = self.classifier(features[self.module_input_name])
@@ -234,9 +248,12 @@ class TaskHead(Module):
     ) -> Self:
         """Load a head saved by :meth:`save` with sentence-transformers' loaders: config and safetensors only.
 
+        The config is checked (:mod:`stmtl.heads.validation`) before any layer is allocated.
+
         Raises:
             FileNotFoundError: If the config or weight file is missing (naming the file).
-            ValueError: If the weight file is unreadable or does not match the config (naming the file).
+            ValueError: If the config is not valid JSON or has a wrong, unknown or missing key, or the weight file is
+                unreadable or does not match the config (naming the file and the key).
         """
         hub = {"subfolder": subfolder, "token": token, "cache_folder": cache_folder, "revision": revision,
                "local_files_only": local_files_only}  # fmt: skip
@@ -244,8 +261,20 @@ class TaskHead(Module):
             if cls.load_file_path(model_name_or_path, filename=name, **hub) is None:
                 path = os.path.join(model_name_or_path, subfolder, name)
                 raise FileNotFoundError(f"{path}: missing file of the {cls.__name__} in {model_name_or_path}")
-        config = cls.load_config(model_name_or_path, **hub)
-        head = cls(**{key: value for key, value in config.items() if key in cls.config_keys})
+        config_path = os.path.join(model_name_or_path, subfolder, cls.config_file_name)
+        try:
+            config = cls.load_config(model_name_or_path, **hub)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{config_path}: not valid JSON ({error})") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"{config_path}: must be a JSON object, got {type(config).__name__}")
+        try:
+            check_head_config(config, cls.extra_checks, complete=True)
+            head = cls(**config)
+        except HeadConfigError as error:
+            raise ValueError(f"{config_path}: {error}") from None
+        except ValueError as error:  # a check of the head type itself, e.g. tags that are not IOB2
+            raise ValueError(f"{config_path}: {error}") from None
         try:
             return cls.load_torch_weights(model_name_or_path, model=head, **hub)
         except (SafetensorError, RuntimeError, OSError) as error:

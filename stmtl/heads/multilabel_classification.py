@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from stmtl.heads.base import TaskHead, TextBatch
+from stmtl.heads.validation import HeadConfigError, check_threshold
 
 if TYPE_CHECKING:
     import datasets
@@ -50,11 +51,14 @@ class MultiLabelClassificationHead(TaskHead):
     metric_keys = ("micro_f1", "macro_f1")
     selection_key = "micro_f1"
     config_keys = [*TaskHead.config_keys, "threshold"]
+    extra_checks = {"threshold": check_threshold}
 
     def __init__(self, task: str, labels: list[str], in_features: int, threshold: float = 0.5, **kwargs: Any):
         super().__init__(task, labels, in_features, **kwargs)
-        if not 0.0 < threshold < 1.0:
-            raise ValueError(f"task {task!r}: threshold must be in (0, 1), got {threshold}")
+        try:
+            check_threshold(threshold)
+        except HeadConfigError as error:
+            raise ValueError(f"head {task!r}: {error}") from None
         self.threshold = float(threshold)
 
     @classmethod

@@ -46,6 +46,7 @@ class SentenceClassificationHead(TaskHead):
     label_columns = ("label",)
     metric_keys = ("accuracy", "macro_f1")
     selection_key = "accuracy"
+    min_labels = 2
 
     @classmethod
     def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:

@@ -48,6 +48,7 @@ class TokenClassificationHead(TaskHead):
     label_columns = ("tokens", "tags")
     metric_keys = ("precision", "recall", "f1")
     selection_key = "f1"
+    min_labels = 2  # "O" and one entity tag
 
     def __init__(self, task: str, labels: list[str], in_features: int, **kwargs: Any) -> None:
         super().__init__(task, labels, in_features, **kwargs)

@@ -5,7 +5,8 @@ process's RNG states) is read back with Accelerate's ``load``, which unpickles w
 counters are JSON. Accelerate's ``save_state`` is not used: it writes the weights a second time next to the
 sentence-transformers folder, and its ``register_for_checkpointing`` objects are read back with
 ``weights_only=False``, which would let a checkpoint folder run code on ``--resume``. Every checkpoint is written
-atomically, so a killed run leaves only complete checkpoints behind.
+atomically, so a killed run leaves only complete checkpoints behind. Paths to checkpoints are stored relative to the
+run folder (``checkpoints/step-0000040``), so a run folder can be moved or resumed from any working directory.
 """
 
 from __future__ import annotations
@@ -24,11 +25,22 @@ from accelerate.utils import load as safe_load
 from sentence_transformers import SentenceTransformer
 
 from stmtl.atomic import atomic_files, atomic_folder
+from stmtl.jsonio import to_json
 
 CHECKPOINTS = "checkpoints"
 STATE_FILE = "trainer_state.json"
 TRAINING_STATE_FILE = "training_state.pt"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
+
+
+def checkpoint_name(step: int) -> str:
+    """The path of the checkpoint of ``step`` relative to the run folder, e.g. ``checkpoints/step-0000040``."""
+    return f"{CHECKPOINTS}/step-{step:07d}"
+
+
+def checkpoint_path(run_dir: str | os.PathLike, name: str | os.PathLike) -> Path:
+    """Where the checkpoint ``name`` (relative as stored now, or absolute as stored by earlier versions) is."""
+    return Path(run_dir) / CHECKPOINTS / Path(name).name
 
 
 def rng_state() -> dict[str, Any]:
@@ -65,18 +77,18 @@ def save_checkpoint(
     Returns:
         The checkpoint folder.
     """
-    path = Path(run_dir) / CHECKPOINTS / f"step-{step:07d}"
+    path = Path(run_dir) / checkpoint_name(step)
     with atomic_folder(path) as staging:
         SentenceTransformer.save(model, staging, create_model_card=True)
         torch.save(training_state, os.path.join(staging, TRAINING_STATE_FILE))
         # Written last: a folder with trainer_state.json is a complete checkpoint.
         with open(os.path.join(staging, STATE_FILE), "w", encoding="utf-8") as handle:
-            json.dump(trainer_state, handle, indent=2)
+            handle.write(to_json(trainer_state, indent=2))
     return path
 
 
-def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
-    """Complete checkpoints of a run, oldest first."""
+def list_checkpoints(run_dir: str | os.PathLike, run_id: str | None = None) -> list[Path]:
+    """Complete checkpoints in a run folder, oldest first; with ``run_id``, only those of that run."""
     folder = Path(run_dir) / CHECKPOINTS
     if not folder.is_dir():
         return []
@@ -85,7 +97,21 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
         for path in folder.iterdir()
         if (match := _STEP_DIR.match(path.name)) and (path / STATE_FILE).is_file()
     ]
-    return [path for _, path in sorted(found)]
+    return [path for _, path in sorted(found) if run_id is None or checkpoint_run_id(path) == run_id]
+
+
+def checkpoint_run_id(path: str | os.PathLike) -> str | None:
+    """The id of the run that wrote a checkpoint (``None`` for checkpoints of earlier versions or unreadable ones)."""
+    try:
+        return json.loads((Path(path) / STATE_FILE).read_text(encoding="utf-8")).get("run_id")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def latest_checkpoint(run_dir: str | os.PathLike, run_id: str | None = None) -> Path | None:
+    """The newest complete checkpoint in a run folder (of the run ``run_id``, if given), if any."""
+    checkpoints = list_checkpoints(run_dir, run_id)
+    return checkpoints[-1] if checkpoints else None
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -101,11 +127,21 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     return training_state, trainer_state
 
 
-def rotate_checkpoints(run_dir: str | os.PathLike, keep: int, protect: str | None = None) -> None:
-    """Delete all but the newest ``keep`` checkpoints, never the one named by ``protect`` (the best)."""
-    checkpoints = list_checkpoints(run_dir)
-    for path in checkpoints[: max(0, len(checkpoints) - keep)]:
-        if protect is None or path.resolve() != Path(protect).resolve():
+def rotate_checkpoints(
+    run_dir: str | os.PathLike, keep: int, protect: str | None = None, run_id: str | None = None
+) -> None:
+    """Delete all but the newest ``keep`` (at least 1) checkpoints of the run ``run_id``, never ``protect`` (the best).
+
+    Args:
+        run_dir: The run folder.
+        keep: How many of the newest checkpoints to keep.
+        protect: The best checkpoint, as stored in the trainer state.
+        run_id: Rotate only this run's checkpoints (another run's higher step numbers never count as newer).
+    """
+    checkpoints = list_checkpoints(run_dir, run_id)
+    protected = checkpoint_path(run_dir, protect).name if protect else None
+    for path in checkpoints[: max(0, len(checkpoints) - max(1, keep))]:
+        if path.name != protected:
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -19,9 +18,11 @@ from stmtl.data import read_task_data
 from stmtl.evaluation import EvalSet, headline
 from stmtl.features import TRAIN_COLUMNS, encode_dataset
 from stmtl.heads import HEAD_TYPES, TaskHead
+from stmtl.jsonio import write_json
 from stmtl.model import MultiTaskSentenceTransformer
-from stmtl.training.checkpoint import save_model_into_run
-from stmtl.training.trainer import MultiTaskTrainer, TrainStream, latest_checkpoint
+from stmtl.training.checkpoint import checkpoint_path, save_model_into_run
+from stmtl.training.run_folder import RunFolder
+from stmtl.training.trainer import MultiTaskTrainer, TrainStream
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def make_heads(config: TrainConfig, train_data: dict[str, datasets.Dataset], dim
             )
         labels = task.labels or cls.labels_from_data(data)
         heads.append(cls(task.name, labels, dim, dropout=task.dropout, hidden_features=task.hidden_features))
+        heads[-1].warn_if_too_few_labels()
     return heads
 
 
@@ -135,37 +137,48 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
     return MultiTaskTrainer(model, config, streams, eval_sets(config, "dev", model), accelerator)
 
 
-def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceTransformer, dict[str, Any]]:
+def train(
+    config: TrainConfig, resume: bool = False, overwrite: bool = False
+) -> tuple[MultiTaskSentenceTransformer, dict[str, Any]]:
     """Train a multi-task model as ``config`` says; the run folder ends up holding the best model.
 
     The run folder (``config.output_dir``) gets the best model by dev score at its root (a sentence-transformers
     folder: ``stmtl.load(output_dir)``), ``checkpoints/``, ``metrics.jsonl``, ``training_config.json``,
-    ``results.json`` (dev and test metrics) and ``plots/``.
+    ``run.json``, ``results.json`` (dev and test metrics) and ``plots/``. The folder belongs to this run while it
+    trains (see :mod:`stmtl.training.run_folder`).
 
     Args:
         config: The run configuration.
-        resume: Continue from the newest checkpoint in the run folder.
+        resume: Continue from the newest checkpoint of the run in the folder, with the same settings.
+        overwrite: Replace the run in the folder; it is removed once this run's first checkpoint exists.
 
     Returns:
         The best model and ``{"dev": ..., "test": ..., "train_seconds": ..., "steps": ...}``.
+
+    Raises:
+        ConfigError: If the folder is locked by a running ``train``, holds another run (and neither ``resume`` nor
+            ``overwrite`` is given), or ``resume`` finds no checkpoint or changed settings.
     """
+    with RunFolder(config, resume=resume, overwrite=overwrite) as run:
+        return _train_claimed(config, run)
+
+
+def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSentenceTransformer, dict[str, Any]]:
+    """:func:`train` in a folder that ``run`` has claimed."""
     run_dir = Path(config.output_dir)
-    resume_from = latest_checkpoint(run_dir) if resume else None
-    if resume and resume_from is None:
-        raise ConfigError(f"{run_dir}: --resume given but the run folder has no complete checkpoint")
     trainer = setup(config)
+    trainer.state["run_id"] = run.run_id
     accelerator, dev_sets, model = trainer.accelerator, trainer.dev_sets, trainer.unwrapped
-    if accelerator.is_main_process:
-        (run_dir / "training_config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str))
+    run.started()
     if config.report_to != "none":
         accelerator.init_trackers("stmtl")
-    state = trainer.train(resume_from=resume_from)
+    state = trainer.train(resume_from=run.resume_from)
 
     best = state["best_checkpoint"]
     if best is not None:
         from stmtl.loading import load
 
-        model.load_state_dict(load(best, device="cpu").state_dict())
+        model.load_state_dict(load(checkpoint_path(run_dir, best), device="cpu").state_dict())
     calibration = {
         task: settings
         for eval_set in dev_sets
@@ -193,7 +206,7 @@ def train(config: TrainConfig, resume: bool = False) -> tuple[MultiTaskSentenceT
     }
     if accelerator.is_main_process:
         save_model_into_run(model, run_dir)
-        (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=float))
+        write_json(run_dir / "results.json", results, indent=2, default=float)
         from stmtl.training.plots import plot_run
 
         plot_run(run_dir)

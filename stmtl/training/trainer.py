@@ -22,19 +22,15 @@ from tqdm.auto import tqdm
 from stmtl.config import TrainConfig
 from stmtl.evaluation import EvalSet, headline, predict_encoded, score, selection_score
 from stmtl.features import collate, forward
+from stmtl.jsonio import to_json
 from stmtl.model import MultiTaskSentenceTransformer
-from stmtl.training.checkpoint import (
-    list_checkpoints,
-    load_checkpoint,
-    rng_state,
-    rotate_checkpoints,
-    save_checkpoint,
-    set_rng_state,
-)
+from stmtl.training.accumulation import end_epoch_with_step, steps_in_epochs
+from stmtl.training.checkpoint import checkpoint_name, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from stmtl.training.diagnostics import stop_unreached_parameters, task_gradient_cosines
 from stmtl.training.freezing import GradualUnfreezer, apply_freeze
 from stmtl.training.optim import build_optimizer, build_scheduler
 from stmtl.training.preservation import EmbeddingPreservation, set_encoder_dropout
+from stmtl.training.run_folder import after_checkpoint
 from stmtl.training.sampling import EpochPlan, Stream, epoch_mix, epoch_schedule
 from stmtl.training.weighting import TaskWeighting
 
@@ -141,7 +137,7 @@ class MultiTaskTrainer:
         self.unwrapped: MultiTaskSentenceTransformer = accelerator.unwrap_model(self.model).model
         self.state: dict[str, Any] = {
             "step": 0, "epoch": 0, "batches_done": 0, "best_score": None, "best_checkpoint": None,
-            "evals_without_gain": 0, "skipped_steps": 0,
+            "evals_without_gain": 0, "skipped_steps": 0, "run_id": None,
         }  # fmt: skip
         self.last_evaluated_step = -1
         self.start_time = time.perf_counter()
@@ -178,8 +174,7 @@ class MultiTaskTrainer:
         return self.plan[1]
 
     def _count_steps(self) -> int:
-        batches = sum(self.epoch_lengths)
-        steps = batches // self.config.gradient_accumulation_steps
+        steps = steps_in_epochs(self.epoch_lengths, self.config.gradient_accumulation_steps)
         if self.config.max_steps:
             steps = min(steps, self.config.max_steps) if steps else self.config.max_steps
         return max(1, steps)
@@ -210,6 +205,7 @@ class MultiTaskTrainer:
                 stream_index, indices = plan[position]
                 stream = self.streams[stream_index]
                 rows = stream.rows(indices[accelerator.process_index :: self.world])
+                end_epoch_with_step(accelerator, position + 1 == self.epoch_lengths[epoch])
                 losses, finite = self.training_step(stream, rows)
                 self.state["batches_done"] = position + 1
                 if not accelerator.sync_gradients:
@@ -326,10 +322,10 @@ class MultiTaskTrainer:
                     f"step {self.state['step']} dev: {json.dumps(headline(self.unwrapped, metrics))}", file=sys.stderr
                 )
         self.state["evals_without_gain"] = 0 if improved else self.state["evals_without_gain"] + 1
-        path = self.save_checkpoint()
-        if improved or (force and self.state["best_checkpoint"] is None):
+        if improved or (force and self.state["best_checkpoint"] is None):  # before saving: the state names the best
             self.state["best_score"] = score_now
-            self.state["best_checkpoint"] = str(path)
+            self.state["best_checkpoint"] = checkpoint_name(self.state["step"])
+        self.save_checkpoint()
         patience = self.config.early_stopping_patience
         return bool(metrics) and patience is not None and self.state["evals_without_gain"] >= patience
 
@@ -337,7 +333,7 @@ class MultiTaskTrainer:
         """Checkpoint the current step (all processes call this; the main one writes)."""
         accelerator = self.accelerator
         rngs = gather_object([rng_state()]) if self.world > 1 else [rng_state()]
-        path = self.run_dir / "checkpoints" / f"step-{self.state['step']:07d}"
+        path = self.run_dir / checkpoint_name(self.state["step"])
         if accelerator.is_main_process:
             training_state = {
                 "optimizer": self.optimizer.state_dict(),
@@ -347,8 +343,7 @@ class MultiTaskTrainer:
             }
             state = dict(self.state)
             save_checkpoint(self.run_dir, self.state["step"], self.unwrapped, training_state, state)
-            protect = state["best_checkpoint"]
-            rotate_checkpoints(self.run_dir, self.config.save_total_limit, protect=protect)
+            after_checkpoint(self.run_dir, state, self.config.save_total_limit)
         accelerator.wait_for_everyone()
         return path
 
@@ -365,7 +360,7 @@ class MultiTaskTrainer:
         rngs = training_state["rng"]
         set_rng_state(rngs[min(self.accelerator.process_index, len(rngs) - 1)])
         self.state.update(state)
-        self._log({"type": "resume", "step": self.state["step"], "from": str(path)})
+        self._log({"type": "resume", "step": self.state["step"], "from": checkpoint_name(self.state["step"])})
 
     # Logging ---------------------------------------------------------------------------------------------------
 
@@ -389,17 +384,11 @@ class MultiTaskTrainer:
             "elapsed_s": round(time.perf_counter() - self.start_time, 2),
         }
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
+            handle.write(to_json(record) + "\n")
         if self.config.report_to != "none":
             flat = _flatten(record.get("loss", {}), "loss/") | _flatten(record.get("metrics", {}), "dev/")
             if flat:
                 self.accelerator.log(flat, step=record.get("step"))
-
-
-def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    """The newest complete checkpoint of a run, if any."""
-    checkpoints = list_checkpoints(run_dir)
-    return checkpoints[-1] if checkpoints else None
 
 
 def _flatten(values: dict[str, Any], prefix: str) -> dict[str, float]:
