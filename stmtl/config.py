@@ -101,6 +101,10 @@ class TrainConfig:
     grad_cosine_every: int | None = option(None, "log the cosine between task gradients every N steps")
     max_seq_length: int | None = option(None, "truncation length in word pieces; none: the backbone's")
     group_by_length: bool = option(True, "batch texts of similar length together (less padding)")
+    streaming: bool = option(
+        False, "read training files as they are consumed (corpora larger than RAM); needs max_steps"
+    )
+    shuffle_buffer: int = option(10_000, "rows in the shuffle buffer of a streamed training source")
     eval_every: int | None = option(None, "evaluate on dev every N steps; none: at the end of every epoch")
     save_total_limit: int = option(2, "newest checkpoints kept (at least 1), besides the best one")
     early_stopping_patience: int | None = option(None, "stop after N evaluations without dev improvement")
@@ -153,7 +157,7 @@ class TrainConfig:
             raise ConfigError(f"config key 'tasks': task names must be distinct, got {names}")
         for key in (
             "batch_size", "eval_batch_size", "gradient_accumulation_steps", "log_every", "nan_patience",
-            "save_total_limit",
+            "save_total_limit", "shuffle_buffer",
         ):  # fmt: skip
             if getattr(self, key) < 1:
                 raise ConfigError(f"config key {key!r} must be >= 1, got {getattr(self, key)}")
@@ -164,6 +168,13 @@ class TrainConfig:
         if self.encoder_dropout is not None and not 0.0 <= self.encoder_dropout < 1.0:
             raise ConfigError(f"config key 'encoder_dropout' must be in [0, 1), got {self.encoder_dropout}")
         check_freeze_syntax(self.freeze)
+        if self.streaming and not self.max_steps:
+            raise ConfigError("streaming: a streamed corpus has no known length, so set max_steps (the step budget)")
+        if self.streaming and self.preserve_embeddings > 0 and self.preserve_method == "distill":
+            raise ConfigError(
+                "streaming: distillation caches source embeddings of every training row before training; "
+                "use preserve_method 'l2sp' with streaming"
+            )
         from stmtl.heads import HEAD_TYPES
 
         for index, task in enumerate(self.tasks):

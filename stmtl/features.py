@@ -72,7 +72,7 @@ def encode_dataset(
     )
     parallel = len(dataset) >= PARALLEL_ROWS and (os.cpu_count() or 1) > 1
     encoded = dataset.with_format("arrow").map(
-        _Encoder(tokenizer, max_length, heads),
+        BatchEncoder(tokenizer, max_length, heads),
         batched=True,
         batch_size=MAP_BATCH,
         new_fingerprint=fingerprint,
@@ -89,8 +89,9 @@ def encode_dataset(
     return encoded
 
 
-class _Encoder:
-    """The map function of :func:`encode_dataset`: one Arrow batch of rows in, Arrow columns out."""
+class BatchEncoder:
+    """The map function of :func:`encode_dataset`: one Arrow batch of rows in, the batch with its encoded columns
+    out (also called batch by batch on streamed data)."""
 
     def __init__(self, tokenizer: Any, max_length: int, heads: Sequence[TaskHead]) -> None:
         self.tokenizer_json = tokenizer.backend_tokenizer.to_str()

@@ -92,10 +92,10 @@ def bare_step(model: BareModel, optimizer: torch.optim.Optimizer, batch: dict, a
     optimizer.zero_grad(set_to_none=True)
 
 
-def padding_fraction(batches: list[list[dict]]) -> float:
+def padding_fraction(batches: list[dict[str, list]]) -> float:
     """Share of padded positions in a list of batches (each padded to its longest row)."""
-    padded = sum(max(row["length"] for row in rows) * len(rows) for rows in batches)
-    real = sum(row["length"] for rows in batches for row in rows)
+    padded = sum(max(batch["length"]) * len(batch["length"]) for batch in batches)
+    real = sum(sum(batch["length"]) for batch in batches)
     return round(1 - real / padded, 4)
 
 
@@ -152,10 +152,10 @@ def main() -> None:
         )  # fmt: skip
         trainer = setup(config)
     stream = trainer.streams[0]
-    batches = [[stream.rows[i] for i in indices] for _, indices in trainer.schedules[0]]
-    lengths = [row["length"] for row in stream.rows]
+    batches = [stream.rows(indices) for _, indices in trainer.data.epoch_plan(0)]
+    lengths = stream.lengths()
     plain = epoch_schedule([Stream(["intent", "slots"], lengths)], args.batch_size, 42, 0, group_by_length=False)
-    ungrouped = [[stream.rows[i] for i in indices] for _, indices in plain]
+    ungrouped = [stream.rows(indices) for _, indices in plain]
     device = trainer.accelerator.device
     tokenizer = trainer.unwrapped.tokenizer
     heads = [trainer.unwrapped.heads["intent"], trainer.unwrapped.heads["slots"]]
@@ -169,13 +169,13 @@ def main() -> None:
     dtype = torch.bfloat16 if args.mixed_precision == "bf16" else None
     autocast = (lambda: torch.autocast(device.type, dtype=dtype)) if dtype else nullcontext
 
-    def run_stmtl(chunk: list[list[dict]]) -> float:
+    def run_stmtl(chunk: list[dict[str, list]]) -> float:
         start = time.perf_counter()
         for rows in chunk:
             trainer.training_step(stream, rows)
         return time.perf_counter() - start
 
-    def run_bare(chunk: list[list[dict]]) -> float:
+    def run_bare(chunk: list[dict[str, list]]) -> float:
         start = time.perf_counter()
         for rows in chunk:
             batch = {k: v.to(device) for k, v in collate(rows, tokenizer, heads).items()}
@@ -194,7 +194,7 @@ def main() -> None:
             (run_stmtl, ungrouped_speed, plain_chunk),
         ]
         for runner, speeds, rows in order if round_index % 2 == 0 else order[::-1]:
-            speeds.append(sum(len(r) for r in rows) / runner(rows))
+            speeds.append(sum(len(batch["input_ids"]) for batch in rows) / runner(rows))
     result: dict[str, Any] = {
         "stmtl_sentences_per_s": round(statistics.median(stmtl_speed), 1),
         "bare_sentences_per_s": round(statistics.median(bare_speed), 1),

@@ -55,7 +55,8 @@ def cached_dataset(
         features: The rows' features.
         files: Every file the generator reads.
         streaming: Return an ``IterableDataset`` that reads while it is iterated.
-        **kwargs: The generator's arguments (strings and numbers).
+        **kwargs: The generator's arguments: strings, numbers and booleans (``IterableDataset.from_generator``
+            would read a list as shards).
 
     Returns:
         A memory-mapped dataset, or an iterable one when ``streaming``.

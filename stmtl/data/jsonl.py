@@ -58,13 +58,13 @@ def read_jsonl(path: str | os.PathLike, streaming: bool = False) -> datasets.Dat
         features["tags"] = _STRINGS
     return cached_dataset(
         _rows, datasets.Features(features), [file], streaming, file=str(file), first_line=first_line,
-        kinds=list(kinds),
+        has_label=has_label, has_labels=has_labels, has_tokens=has_tokens,
     )  # fmt: skip
 
 
-def _rows(file: str, first_line: int, kinds: list[bool]) -> Iterator[dict[str, Any]]:
+def _rows(file: str, first_line: int, has_label: bool, has_labels: bool, has_tokens: bool) -> Iterator[dict[str, Any]]:
     # One checked row per non-blank line; every row must carry the same kinds of labels as the first.
-    expected = tuple(kinds)
+    expected = (has_label, has_labels, has_tokens)
     known_tags: set[str] = set()
     for line_no, line in enumerate(iter_lines(file), start=1):
         if not line.strip():

@@ -17,8 +17,8 @@ CONLL_SUFFIXES = (".conll", ".bio", ".iob", ".txt")
 
 
 def read_task_data(
-    source: str | os.PathLike | datasets.Dataset | datasets.DatasetDict, split: str = "train"
-) -> datasets.Dataset:
+    source: str | os.PathLike | datasets.Dataset | datasets.DatasetDict, split: str = "train", streaming: bool = False
+) -> datasets.Dataset | datasets.IterableDataset:
     """Loads task data from a dataset, a joint-layout folder or a file.
 
     - A ``datasets.Dataset`` is returned unchanged once it is known to carry labels.
@@ -33,6 +33,7 @@ def read_task_data(
     Args:
         source: The data, or the path to it.
         split: The split to read from a folder or a dataset dict.
+        streaming: Return an ``IterableDataset`` that reads (and checks) rows as it is iterated.
 
     Returns:
         A dataset with the label columns of at least one head type (``label``, ``labels``, ``tokens``/``tags``).
@@ -48,18 +49,18 @@ def read_task_data(
         source = source[split]
     if isinstance(source, datasets.Dataset):
         _check_columns(source)
-        return source
+        return source.to_iterable_dataset() if streaming else source
 
     path = Path(source).expanduser()
     if not path.exists():
         raise DataError("no such file or directory", path)
     if path.is_dir():
-        return read_joint_folder(path, split)
+        return read_joint_folder(path, split, streaming)
     suffix = path.suffix.lower()
     if suffix in JSONL_SUFFIXES:
-        return read_jsonl(path)
+        return read_jsonl(path, streaming)
     if suffix in CONLL_SUFFIXES:
-        return read_conll(path)
+        return read_conll(path, streaming)
     accepted = ", ".join(JSONL_SUFFIXES + CONLL_SUFFIXES)
     found = repr(suffix) if suffix else "(no suffix)"
     raise DataError(

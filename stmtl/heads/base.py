@@ -158,7 +158,7 @@ class TaskHead(Module):
         raise NotImplementedError
 
     @staticmethod
-    def distinct_values(dataset: datasets.Dataset, column: str) -> set[str]:
+    def distinct_values(dataset: datasets.Dataset | datasets.IterableDataset, column: str) -> set[str]:
         """Every value of a string (or list-of-strings) column, read in Arrow batches without Python rows."""
         import pyarrow.compute as pc
 

@@ -52,7 +52,7 @@ def unreached_parameters(model: Any, streams: list[Any], device: torch.device, b
 
     Args:
         model: The unwrapped multi-task model.
-        streams: Training streams (:class:`stmtl.training.trainer.TrainStream`).
+        streams: Training streams (:class:`stmtl.training.train_data.TrainStream`).
         device: Where the model is.
         batch_size: Rows of the probe batch.
 
@@ -64,7 +64,7 @@ def unreached_parameters(model: Any, streams: list[Any], device: torch.device, b
     model.eval()
     unreached: dict[int, set] = {}
     for index, stream in enumerate(streams):
-        probe = stream.rows(slice(0, batch_size))
+        probe = stream.probe(batch_size)
         losses, _ = task_losses(model, [model.heads[t] for t in stream.tasks], probe, device)
         total = sum(losses.values())
         if not total.requires_grad:  # this stream's head frozen on a frozen encoder
@@ -85,7 +85,7 @@ def stop_unreached_parameters(model: Any, streams: list[Any], device: torch.devi
 
     Args:
         model: The unwrapped multi-task model, freeze policy applied.
-        streams: Training streams (:class:`stmtl.training.trainer.TrainStream`).
+        streams: Training streams (:class:`stmtl.training.train_data.TrainStream`).
         device: Where the model is.
         config: The run's ``TrainConfig`` (batch size of the probes, freeze policy for the error message).
 

@@ -22,7 +22,9 @@ from stmtl.jsonio import write_json
 from stmtl.model import MultiTaskSentenceTransformer
 from stmtl.training.checkpoint import checkpoint_path, save_model_into_run
 from stmtl.training.run_folder import RunFolder
-from stmtl.training.trainer import MultiTaskTrainer, TrainStream
+from stmtl.training.streaming import StreamingTrainData, streaming_stream
+from stmtl.training.train_data import TrainData, TrainStream
+from stmtl.training.trainer import MultiTaskTrainer
 
 logger = logging.getLogger(__name__)
 
@@ -82,14 +84,18 @@ def make_heads(config: TrainConfig, train_data: dict[str, datasets.Dataset], dim
     return heads
 
 
-def eval_sets(config: TrainConfig, key: str, model: MultiTaskSentenceTransformer) -> list[EvalSet]:
-    """Read and tokenize the ``key`` (dev/test) data of every task; tasks with the same source share a set."""
+def eval_sets(
+    config: TrainConfig, key: str, model: MultiTaskSentenceTransformer, accelerator: Accelerator
+) -> list[EvalSet]:
+    """Read and tokenize (cached) the ``key`` (dev/test) data of every task; tasks with the same source share a set."""
     out = []
     for group in group_by_source(config.tasks, key, True):
         tasks = [task.name for task in group]
-        data = read_task_data(getattr(group[0], key), split=key)
         name = f"{key} data of {'+'.join(tasks)}"
-        out.append(EvalSet(encode_dataset(data, model.tokenizer, model.max_seq_length, [], name), tasks))
+        with accelerator.main_process_first():
+            data = read_task_data(getattr(group[0], key), split=key)
+            encoded = encode_dataset(data, model.tokenizer, model.max_seq_length, [], name)
+        out.append(EvalSet(encoded, tasks))
     return out
 
 
@@ -117,7 +123,8 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
     train_groups = group_by_source(config.tasks, "train", config.mode == "joint")
     raw_train = {}
     for group in train_groups:
-        data = read_task_data(group[0].train, split="train")
+        with accelerator.main_process_first():  # the main process writes the Arrow cache, the others map it
+            data = read_task_data(group[0].train, split="train", streaming=config.streaming)
         raw_train.update({task.name: data for task in group})
 
     model = build([], backbone=config.backbone, device=str(accelerator.device))
@@ -126,15 +133,32 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
     for head in make_heads(config, raw_train, model.get_embedding_dimension()):
         model.append(head)
     model.to(accelerator.device)
+    dev_sets = eval_sets(config, "dev", model, accelerator)
+    return MultiTaskTrainer(model, config, train_data(config, train_groups, raw_train, model, accelerator), dev_sets,
+                            accelerator)  # fmt: skip
 
-    streams = []
-    for group in train_groups:
+
+def train_data(
+    config: TrainConfig,
+    groups: list[list[TaskConfig]],
+    raw: dict[str, datasets.Dataset | datasets.IterableDataset],
+    model: MultiTaskSentenceTransformer,
+    accelerator: Accelerator,
+) -> TrainData | StreamingTrainData:
+    """One training stream per group of tasks: tokenized once and cached, or (``streaming``) as it is read."""
+    rank, world = accelerator.process_index, accelerator.num_processes
+    streams: list[Any] = []
+    for group in groups:
         tasks = [task.name for task in group]
-        name = f"train data of {'+'.join(tasks)}"
         heads = [model.heads[task] for task in tasks]
-        encoded = encode_dataset(raw_train[tasks[0]], model.tokenizer, model.max_seq_length, heads, name)
+        if config.streaming:
+            streams.append(streaming_stream(tasks, raw[tasks[0]], model.tokenizer, model.max_seq_length, heads))
+            continue
+        with accelerator.main_process_first():
+            name = f"train data of {'+'.join(tasks)}"
+            encoded = encode_dataset(raw[tasks[0]], model.tokenizer, model.max_seq_length, heads, name)
         streams.append(TrainStream(tasks, encoded.select_columns(TRAIN_COLUMNS + [h.target_column for h in heads])))
-    return MultiTaskTrainer(model, config, streams, eval_sets(config, "dev", model), accelerator)
+    return StreamingTrainData(streams, config, rank, world) if config.streaming else TrainData(streams, config, world)
 
 
 def train(
@@ -186,7 +210,7 @@ def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSenten
         if (settings := model.heads[task].calibrate(model, eval_set.dataset)) is not None
     }
     dev_metrics, dev_pairs = trainer.evaluate(dev_sets) if dev_sets else ({}, {})
-    test_sets = eval_sets(config, "test", model)
+    test_sets = eval_sets(config, "test", model, accelerator)
     test_metrics, _ = trainer.evaluate(test_sets) if test_sets else ({}, {})
     results = {
         "dev": headline(model, dev_metrics),

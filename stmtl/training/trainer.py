@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import datasets
-import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs, gather_object
@@ -31,7 +27,8 @@ from stmtl.training.freezing import GradualUnfreezer, apply_freeze
 from stmtl.training.optim import build_optimizer, build_scheduler
 from stmtl.training.preservation import EmbeddingPreservation, set_encoder_dropout
 from stmtl.training.run_folder import after_checkpoint
-from stmtl.training.sampling import EpochPlan, Stream, epoch_mix, epoch_schedule
+from stmtl.training.streaming import StreamingTrainData
+from stmtl.training.train_data import TrainData
 from stmtl.training.weighting import TaskWeighting
 
 logger = logging.getLogger(__name__)
@@ -39,24 +36,6 @@ logger = logging.getLogger(__name__)
 
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. too many non-finite losses in a row)."""
-
-
-@dataclass
-class TrainStream:
-    """Encoded training rows (a memory-mapped dataset) and the tasks every batch of them trains."""
-
-    tasks: list[str]
-    dataset: datasets.Dataset
-
-    def lengths(self) -> np.ndarray:
-        """``(rows,)`` piece count of every row, read from the ``length`` column."""
-        return self.dataset.with_format("arrow")["length"].to_numpy()
-
-    def rows(self, indices: np.ndarray | slice) -> dict[str, list]:
-        """The rows at ``indices``, column → values."""
-        if isinstance(indices, slice):
-            return self.dataset[indices]
-        return self.dataset[indices.tolist()]
 
 
 class TrainingModule(nn.Module):
@@ -92,7 +71,7 @@ class MultiTaskTrainer:
     Args:
         model: The model, heads included.
         config: The run's configuration.
-        streams: Training streams.
+        data: The training streams and their batch order (:class:`TrainData`, or :class:`StreamingTrainData`).
         dev_sets: Encoded development data for evaluation and model selection.
         accelerator: The run's ``Accelerator``.
     """
@@ -101,16 +80,19 @@ class MultiTaskTrainer:
         self,
         model: MultiTaskSentenceTransformer,
         config: TrainConfig,
-        streams: list[TrainStream],
+        data: TrainData | StreamingTrainData,
         dev_sets: list[EvalSet],
         accelerator: Accelerator,
     ) -> None:
-        self.config, self.streams, self.dev_sets, self.accelerator = config, streams, dev_sets, accelerator
+        self.config, self.dev_sets, self.accelerator = config, dev_sets, accelerator
+        self.world = accelerator.num_processes
+        self.data, self.streams = data, data.streams
+        streams = data.streams
         self.run_dir = Path(config.output_dir)
         self.tasks = [task for stream in streams for task in stream.tasks]
         self.frozen = apply_freeze(model, config.freeze) if config.freeze != "none" else []
         self.unfreezer = GradualUnfreezer(model, config.unfreeze_every) if config.unfreeze_every else None
-        self.probes = {task: stream.rows(slice(0, config.batch_size)) for stream in streams for task in stream.tasks}
+        self.probes = {task: stream.probe(config.batch_size) for stream in streams for task in stream.tasks}
         # DDP's per-step unused-parameter search only where some batches skip parameters (interleave mode).
         self.find_unused_parameters = stop_unreached_parameters(model, streams, accelerator.device, config)
         accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=self.find_unused_parameters)
@@ -120,16 +102,13 @@ class MultiTaskTrainer:
         optimizer = build_optimizer(
             model, config.lr_backbone, config.lr_heads, config.weight_decay, config.layer_lr_decay, extra
         )
-        self.world = accelerator.num_processes
         if config.encoder_dropout is not None:
             set_encoder_dropout(model, config.encoder_dropout)
         self.preservation = None
         if config.preserve_embeddings > 0:
             self.preservation = EmbeddingPreservation(config.preserve_method, config.preserve_embeddings)
             self.preservation.prepare(model, streams, config.eval_batch_size)
-        self.sampler_streams = [Stream(stream.tasks, stream.lengths()) for stream in streams]
-        self.epoch_lengths = self._epoch_lengths()
-        self.plan: tuple[int, EpochPlan] | None = None
+        self.epoch_lengths = self.data.epoch_lengths
         self.total_steps = self._count_steps()
         warmup = int(config.warmup_ratio * self.total_steps)
         self.scheduler = build_scheduler(optimizer, config.scheduler, warmup, self.total_steps)
@@ -143,35 +122,6 @@ class MultiTaskTrainer:
         self.start_time = time.perf_counter()
 
     # Planning --------------------------------------------------------------------------------------------------
-
-    def _epoch_lengths(self) -> list[int]:
-        """Batches in every epoch (global batches; a partial batch too small to split is dropped).
-
-        Each epoch's mix (stream and batch number of every batch: two small arrays per epoch) is kept for
-        :meth:`epoch_plan`; the examples are only shuffled when an epoch starts.
-        """
-        config = self.config
-        epochs = max(1, math.ceil(config.epochs))
-        self.mixes = [
-            epoch_mix(self.sampler_streams, config.batch_size * self.world, config.seed, epoch, config.sampling,
-                      config.temperature, self.world)
-            for epoch in range(epochs)
-        ]  # fmt: skip
-        lengths = [len(streams) for streams, _ in self.mixes]
-        if config.epochs < epochs:  # a fractional last epoch
-            lengths[-1] = int(lengths[-1] * (config.epochs - (epochs - 1)))
-        return lengths
-
-    def epoch_plan(self, epoch: int) -> EpochPlan:
-        """The batch order of ``epoch``; only the current epoch's batches are held."""
-        if self.plan is None or self.plan[0] != epoch:
-            config = self.config
-            plan = epoch_schedule(
-                self.sampler_streams, config.batch_size * self.world, config.seed, epoch, config.sampling,
-                config.temperature, config.group_by_length, self.world, self.mixes[epoch],
-            )  # fmt: skip
-            self.plan = (epoch, plan)
-        return self.plan[1]
 
     def _count_steps(self) -> int:
         steps = steps_in_epochs(self.epoch_lengths, self.config.gradient_accumulation_steps)
@@ -200,11 +150,10 @@ class MultiTaskTrainer:
             if stop:
                 break
             self.state["epoch"] = epoch
-            plan = self.epoch_plan(epoch)
-            for position in range(self.state["batches_done"], self.epoch_lengths[epoch]):
-                stream_index, indices = plan[position]
+            for position, stream_index, rows in self.data.batches(
+                epoch, self.state["batches_done"], accelerator.process_index
+            ):
                 stream = self.streams[stream_index]
-                rows = stream.rows(indices[accelerator.process_index :: self.world])
                 end_epoch_with_step(accelerator, position + 1 == self.epoch_lengths[epoch])
                 losses, finite = self.training_step(stream, rows)
                 self.state["batches_done"] = position + 1
@@ -249,7 +198,7 @@ class MultiTaskTrainer:
         accelerator.wait_for_everyone()
         return self.state
 
-    def training_step(self, stream: TrainStream, rows: dict[str, list]) -> tuple[dict[str, torch.Tensor], bool]:
+    def training_step(self, stream: Any, rows: dict[str, list]) -> tuple[dict[str, torch.Tensor], bool]:
         """Forward, backward and (at accumulation boundaries) clip + AdamW step on one batch of ``rows``.
 
         Returns:
@@ -277,7 +226,7 @@ class MultiTaskTrainer:
             self.optimizer.zero_grad(set_to_none=True)
         return losses, finite
 
-    def _losses(self, stream: TrainStream, rows: dict[str, list]) -> tuple[dict, dict, torch.Tensor]:
+    def _losses(self, stream: Any, rows: dict[str, list]) -> tuple[dict, dict, torch.Tensor]:
         """One forward pass of the shared encoder and every head: the stream's tasks' losses, the features and the
         weighted total."""
         heads = [self.unwrapped.heads[task] for task in stream.tasks]

@@ -1,9 +1,10 @@
 """Two-process CPU training for ``test_distributed.py``.
 
-Usage: ``torchrun --nproc_per_node 2 distributed_run.py RUN_DIR BACKBONE [interleave]``.
+Usage: ``torchrun --nproc_per_node 2 distributed_run.py RUN_DIR BACKBONE [interleave|streaming]``.
 
-Each rank trains the toy set (jointly, or with ``interleave``: intents and slots as two corpora, one task per batch,
-learned uncertainty weighting) and saves its final weights as ``rank<r>.safetensors`` in the run folder.
+Each rank trains the toy set (jointly; with ``interleave``: intents and slots as two corpora, one task per batch,
+learned uncertainty weighting; with ``streaming``: read as an ``IterableDataset``, each rank drawing its share of the
+batches) and saves its final weights as ``rank<r>.safetensors`` in the run folder.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ if sys.argv[3:] == ["interleave"]:
             {"name": "slots", "kind": "token", "train": entities, "dev": entities},
         ],
     }
+if sys.argv[3:] == ["streaming"]:
+    options = {"streaming": True, "shuffle_buffer": 4}
 model, results = train(toy_config(run_dir, backbone, max_steps=8, eval_every=4, **options))
 rank = int(os.environ.get("RANK", "0"))
 state = {name: tensor.detach().contiguous().clone() for name, tensor in model.state_dict().items()}

@@ -18,14 +18,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("mode", ["joint", "interleave"])
+@pytest.mark.parametrize("mode", ["joint", "interleave", "streaming"])
 def test_two_process_cpu_run_ends_with_identical_weights(tiny_backbone, tmp_path, mode) -> None:
     # interleave: one head unused per batch (DDP's unused-parameter search on) and learned loss weights in the graph.
     script = Path(__file__).with_name("distributed_run.py")
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
         "--master_port", str(_free_port()), str(script), str(tmp_path), tiny_backbone,
-        *(["interleave"] if mode == "interleave" else []),
+        *([mode] if mode != "joint" else []),
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)

@@ -1,0 +1,142 @@
+"""Scale: time to the first step, step time, peak memory and tokenization speed as the corpus grows.
+
+Builds corpora of 13k, 100k, 400k and 1M rows by repeating SNIPS train (SNIPS dev and test kept), in a temporary
+folder, and trains ``--steps`` steps with the CLI defaults on each, every run in a fresh process. Each corpus runs
+twice against its own empty datasets cache: *cold* (read, check and tokenize everything) and *warm* (the identical
+command again, reading the cached Arrow files). A run reports:
+
+- time to the first optimizer step, from process start (imports, model load, reading, tokenization, planning);
+- the median time of steps 11 to ``--steps`` (the loop itself);
+- the peak resident memory of the training process (``ru_maxrss``; tokenization workers, used from 50k rows,
+  are separate processes and are reported apart);
+- tokenization rows/s of the training set (cold runs; a warm run reads the cache).
+
+Usage:
+    python examples/benchmarks/bench_scale.py --data ../shared/data/snips [--sizes 13084,100000,400000,1000000]
+        [--steps 50] [--json]
+
+JSON (last line with ``--json``): one record per run, and the goals' ratios.
+"""
+
+from __future__ import annotations
+
+import time
+
+START = time.perf_counter()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from itertools import cycle, islice  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+FILES = ("seq.in", "seq.out", "label")
+
+
+def build_corpus(snips: Path, rows: int, folder: Path) -> None:
+    """SNIPS train repeated (and cut) to ``rows`` lines; dev and test copied."""
+    for split in ("dev", "test"):
+        shutil.copytree(snips / split, folder / split)
+    (folder / "train").mkdir(parents=True)
+    for name in FILES:
+        lines = (snips / "train" / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        with open(folder / "train" / name, "w", encoding="utf-8") as handle:
+            handle.writelines(islice(cycle(lines), rows))
+
+
+def worker(corpus: str, output: str, steps: int) -> dict[str, Any]:
+    """One training run in this process, timed (called in a fresh process by :func:`main`)."""
+    import stmtl.training.run as run_module
+    from stmtl.cli import snips_config
+    from stmtl.training.trainer import MultiTaskTrainer
+
+    step_times: list[float] = []
+    tokenize: dict[str, float] = {}
+    original_step, original_encode = MultiTaskTrainer.training_step, run_module.encode_dataset
+
+    def timed_step(self, stream, rows):  # noqa: ANN001, ANN202
+        result = original_step(self, stream, rows)
+        step_times.append(time.perf_counter())
+        return result
+
+    def timed_encode(dataset, tokenizer, max_length, heads, description):  # noqa: ANN001, ANN202
+        start = time.perf_counter()
+        encoded = original_encode(dataset, tokenizer, max_length, heads, description)
+        if description.startswith("train"):
+            tokenize.update(rows=len(dataset), seconds=time.perf_counter() - start)
+        return encoded
+
+    MultiTaskTrainer.training_step = timed_step
+    run_module.encode_dataset = timed_encode
+    run_module.train(snips_config(corpus, output, {"max_steps": steps}))
+    gaps = [b - a for a, b in zip(step_times, step_times[1:])][9:]  # steps 11..N
+    return {
+        "first_step_s": round(step_times[0] - START, 2),
+        "median_step_s": round(statistics.median(gaps), 4),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "workers_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "tokenize_rows_per_s": round(tokenize["rows"] / tokenize["seconds"]) if tokenize else None,
+    }
+
+
+def run_once(corpus: Path, cache: Path, steps: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as output:
+        env = {**os.environ, "HF_DATASETS_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+        command = [sys.executable, __file__, "--worker", str(corpus), "--output", output, "--steps", str(steps)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"run on {corpus} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="SNIPS folder (train/dev/test with seq.in, seq.out, label)")
+    parser.add_argument("--sizes", default="13084,100000,400000,1000000", help="training rows, comma-separated")
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.output, args.steps)))
+        return
+    if not args.data:
+        parser.error("--data is required")
+
+    records = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for rows in (int(size) for size in args.sizes.split(",")):
+            corpus, cache = Path(scratch) / f"corpus-{rows}", Path(scratch) / f"cache-{rows}"
+            build_corpus(Path(args.data), rows, corpus)
+            cold, warm = run_once(corpus, cache, args.steps), run_once(corpus, cache, args.steps)
+            records.append({"rows": rows, "cold": cold, "warm": warm})
+            shutil.rmtree(corpus), shutil.rmtree(cache)
+
+    print(f"{'rows':>9} | first step cold / warm (s) | median step (s) | peak RSS (MB) | workers (MB) | rows/s")
+    for record in records:
+        cold, warm = record["cold"], record["warm"]
+        print(
+            f"{record['rows']:>9} | {cold['first_step_s']:>13.1f} / {warm['first_step_s']:<10.1f} | "
+            f"{warm['median_step_s']:>15.3f} | {cold['peak_rss_mb']:>13.0f} | {cold['workers_peak_rss_mb']:>12.0f} | "
+            f"{cold['tokenize_rows_per_s']:>15,}"
+        )
+    small, large = records[0], records[-1]
+    ratios = {
+        "step_time_large_vs_small": round(large["warm"]["median_step_s"] / small["warm"]["median_step_s"], 3),
+        "rss_large_vs_small": round(large["cold"]["peak_rss_mb"] / small["cold"]["peak_rss_mb"], 3),
+    }
+    print(json.dumps(ratios))
+    if args.json:
+        print(json.dumps({"runs": records, **ratios}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Training data as the loop reads it: streams of encoded rows and the batch order over them.
+
+:class:`TrainData` holds memory-mapped Arrow datasets (one per stream) and plans every epoch with
+:mod:`stmtl.training.sampling`; :class:`stmtl.training.streaming.StreamingTrainData` offers the same interface over
+``IterableDataset`` sources. The trainer only calls ``streams``, ``epoch_lengths`` and ``batches``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import datasets
+import numpy as np
+
+from stmtl.config import TrainConfig
+from stmtl.training.sampling import EpochPlan, Stream, epoch_mix, epoch_schedule
+
+
+@dataclass
+class TrainStream:
+    """Encoded training rows (a memory-mapped dataset) and the tasks every batch of them trains."""
+
+    tasks: list[str]
+    dataset: datasets.Dataset
+
+    def lengths(self) -> np.ndarray:
+        """``(rows,)`` piece count of every row, read from the ``length`` column."""
+        return self.dataset.with_format("arrow")["length"].to_numpy()
+
+    def rows(self, indices: np.ndarray | slice) -> dict[str, list]:
+        """The rows at ``indices``, column → values."""
+        if isinstance(indices, slice):
+            return self.dataset[indices]
+        return self.dataset[indices.tolist()]
+
+    def probe(self, size: int) -> dict[str, list]:
+        """The first ``size`` rows: a fixed batch for diagnostics."""
+        return self.rows(slice(0, size))
+
+
+class TrainData:
+    """Map-style training streams and their batch order.
+
+    Each epoch's mix (stream and batch number of every batch: two small arrays per epoch) is computed up front, so
+    every epoch's length is known; the examples of an epoch are only shuffled when it starts, and only the current
+    epoch's batches are held.
+
+    Args:
+        streams: The training streams.
+        config: The run's configuration (batch size, seed, epochs, sampling, length grouping).
+        world: Number of processes; each global batch of ``batch_size * world`` rows is split over them.
+    """
+
+    def __init__(self, streams: list[TrainStream], config: TrainConfig, world: int) -> None:
+        self.streams, self.config, self.world = streams, config, world
+        self.sampler_streams = [Stream(stream.tasks, stream.lengths()) for stream in streams]
+        epochs = max(1, math.ceil(config.epochs))
+        self.mixes = [
+            epoch_mix(self.sampler_streams, config.batch_size * world, config.seed, epoch, config.sampling,
+                      config.temperature, world)
+            for epoch in range(epochs)
+        ]  # fmt: skip
+        self.epoch_lengths = [len(streams) for streams, _ in self.mixes]
+        if config.epochs < epochs:  # a fractional last epoch
+            self.epoch_lengths[-1] = int(self.epoch_lengths[-1] * (config.epochs - (epochs - 1)))
+        self.plan: tuple[int, EpochPlan] | None = None
+
+    def epoch_plan(self, epoch: int) -> EpochPlan:
+        """The batch order of ``epoch``."""
+        if self.plan is None or self.plan[0] != epoch:
+            config = self.config
+            plan = epoch_schedule(
+                self.sampler_streams, config.batch_size * self.world, config.seed, epoch, config.sampling,
+                config.temperature, config.group_by_length, self.world, self.mixes[epoch],
+            )  # fmt: skip
+            self.plan = (epoch, plan)
+        return self.plan[1]
+
+    def batches(self, epoch: int, start: int, rank: int) -> Iterator[tuple[int, int, dict[str, list]]]:
+        """``(position, stream index, this process's rows)`` of every batch of ``epoch`` from ``start`` on."""
+        plan = self.epoch_plan(epoch)
+        for position in range(start, self.epoch_lengths[epoch]):
+            stream_index, indices = plan[position]
+            yield position, stream_index, self.streams[stream_index].rows(indices[rank :: self.world])
