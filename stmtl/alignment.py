@@ -180,13 +180,16 @@ def align_batch(
     word_keys = word_row * stride + word_spans[:, 0]
     piece_keys = piece_row * stride + piece_spans[:, 0]
     index = np.searchsorted(word_keys, piece_keys, side="right") - 1  # (pieces,)
-    safe = np.maximum(index, 0)
-    inside = (
-        (index >= 0)
-        & (word_row[safe] == piece_row)
-        & (piece_spans[:, 1] > piece_spans[:, 0])
-        & (piece_spans[:, 0] < word_spans[safe, 1])
-    )
+    if len(word_keys):
+        safe = np.maximum(index, 0)
+        inside = (
+            (index >= 0)
+            & (word_row[safe] == piece_row)
+            & (piece_spans[:, 1] > piece_spans[:, 0])
+            & (piece_spans[:, 0] < word_spans[safe, 1])
+        )
+    else:  # no row of the batch has a word (blank texts)
+        inside = np.zeros(len(piece_keys), dtype=bool)
     piece_word = np.where(inside, index, -1)
     first_piece = np.full(len(word_keys), -1, dtype=np.int64)
     words, first = np.unique(piece_word[inside], return_index=True)  # pieces are in order: first occurrence

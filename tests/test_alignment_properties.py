@@ -57,3 +57,29 @@ def test_word_tags_round_trip_through_pieces(words: list[str], data) -> None:
     for word, position in zip(words, positions):
         if position is None:
             assert TOKENIZER.backend_tokenizer.normalizer.normalize_str(word).strip() == ""
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(texts(), min_size=1, max_size=6), st.integers(min_value=3, max_value=40), st.data())
+def test_batch_alignment_equals_the_per_text_functions(batch: list[str], max_length: int, data) -> None:
+    import numpy as np
+
+    from stmtl.alignment import align_batch
+
+    spans = [split_words(text) for text in batch]
+    encoded = TOKENIZER(batch, truncation=True, max_length=max_length, return_offsets_mapping=True)
+    offsets = [list(map(tuple, row)) for row in encoded["offset_mapping"]]
+    alignment = align_batch(
+        np.array([o for row in offsets for o in row], dtype=np.int64).reshape(-1, 2),
+        np.array([len(row) for row in offsets]),
+        np.array([s for row in spans for s in row], dtype=np.int64).reshape(-1, 2),
+        np.array([len(row) for row in spans]),
+    )
+    word_ids = [piece_word_ids(row, row_spans) for row, row_spans in zip(offsets, spans)]
+    assert alignment.word_ids() == word_ids
+    first = [[-1 if p is None else p for p in first_pieces(ids, len(s))] for ids, s in zip(word_ids, spans)]
+    assert [part.tolist() for part in np.split(alignment.first_piece, alignment.word_offsets[1:-1])] == first
+    labels = [data.draw(st.lists(st.integers(0, 4), min_size=len(s), max_size=len(s))) for s in spans]
+    flat = alignment.piece_labels(np.array([label for row in labels for label in row], dtype=np.int64))
+    expected = [align_labels(ids, row) for ids, row in zip(word_ids, labels)]
+    assert [part.tolist() for part in np.split(flat, alignment.piece_offsets[1:-1])] == expected
