@@ -129,8 +129,10 @@ class BatchEncoder:
         ids = np.fromiter(chain.from_iterable(encoding.ids for encoding in encodings), np.int64, piece_counts.sum())
         offsets = np.array(list(chain.from_iterable(e.offsets for e in encodings)), dtype=np.int64).reshape(-1, 2)
         alignment = align_batch(offsets, piece_counts, word_spans, word_counts)
-        last_words = alignment.word_offsets[1:] - 1
-        truncated = (word_counts > 0) & (alignment.first_piece[np.maximum(last_words, 0)] < 0)
+        # A text is cut when its last word has no piece left.
+        truncated = np.zeros(len(texts), dtype=bool)
+        has_words = word_counts > 0
+        truncated[has_words] = alignment.first_piece[alignment.word_offsets[1:][has_words] - 1] < 0
         out = {
             "text": pa.array(texts, pa.string()),
             "word_spans": _lists(alignment.word_offsets, pa.FixedSizeListArray.from_arrays(word_spans.ravel(), 2)),

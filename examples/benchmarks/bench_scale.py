@@ -11,7 +11,10 @@ command again, reading the cached Arrow files). A run reports:
   are separate processes and are reported apart), and its peak *anonymous* memory (``RssAnon``, sampled every
   50 ms): resident memory also counts the pages of memory-mapped Arrow files the process has read, which are
   page cache the kernel can drop, while anonymous memory is what the process itself holds;
-- tokenization rows/s of the training set (cold runs; a warm run reads the cache).
+- tokenization rows/s of the training set (cold runs; a warm run reads the cache);
+- the anonymous memory when the first step starts (data, model and optimizer, before any activations) and the
+  longest batch (pieces) of the run: the activations of one batch grow with its length, so a run whose steps
+  happen to include SNIPS's longest sentences peaks higher whatever the corpus size.
 
 Usage:
     python examples/benchmarks/bench_scale.py --data ../shared/data/snips [--sizes 13084,100000,400000,1000000]
@@ -53,6 +56,13 @@ def build_corpus(snips: Path, rows: int, folder: Path) -> None:
             handle.writelines(islice(cycle(lines), rows))
 
 
+def anonymous_now() -> float:
+    """This process's anonymous resident memory (``RssAnon``), MB."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("RssAnon:"))
+    return int(line.split()[1]) / 1024
+
+
 def anonymous_memory_peak() -> dict[str, float]:
     """Track this process's peak ``RssAnon`` (MB) from a daemon thread; read ``["mb"]`` at the end."""
     import threading
@@ -61,9 +71,7 @@ def anonymous_memory_peak() -> dict[str, float]:
 
     def sample() -> None:
         while True:
-            with open("/proc/self/status") as status:
-                line = next(line for line in status if line.startswith("RssAnon:"))
-            peak["mb"] = max(peak["mb"], int(line.split()[1]) / 1024)
+            peak["mb"] = max(peak["mb"], anonymous_now())
             time.sleep(0.05)
 
     threading.Thread(target=sample, daemon=True).start()
@@ -78,12 +86,17 @@ def worker(corpus: str, output: str, steps: int) -> dict[str, Any]:
     from stmtl.training.trainer import MultiTaskTrainer
 
     step_times: list[float] = []
+    first_step_anonymous: list[float] = []
+    longest: list[int] = []
     tokenize: dict[str, float] = {}
     original_step, original_encode = MultiTaskTrainer.training_step, run_module.encode_dataset
 
     def timed_step(self, stream, rows):  # noqa: ANN001, ANN202
+        if not step_times:  # what the process holds before the first batch's activations: data, model, optimizer
+            first_step_anonymous.append(anonymous_now())
         result = original_step(self, stream, rows)
         step_times.append(time.perf_counter())
+        longest.append(max(rows["length"]))
         return result
 
     def timed_encode(dataset, tokenizer, max_length, heads, description):  # noqa: ANN001, ANN202
@@ -102,6 +115,8 @@ def worker(corpus: str, output: str, steps: int) -> dict[str, Any]:
         "median_step_s": round(statistics.median(gaps), 4),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_anonymous_mb": round(anonymous["mb"], 1),
+        "first_step_anonymous_mb": round(first_step_anonymous[0], 1),
+        "longest_batch": max(longest),
         "workers_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
         "tokenize_rows_per_s": round(tokenize["rows"] / tokenize["seconds"]) if tokenize else None,
     }
@@ -141,15 +156,19 @@ def main() -> None:
             records.append({"rows": rows, "cold": cold, "warm": warm})
             shutil.rmtree(corpus), shutil.rmtree(cache)
 
-    print(f"{'rows':>9} | first step cold / warm (s) | median step (s) | peak RSS / anonymous (MB) | workers | rows/s")
+    print(
+        f"{'rows':>9} | first step cold / warm (s) | median step (s) | peak RSS / anon (MB) | anon at step 1 | "
+        "longest batch | workers | rows/s"
+    )
     for record in records:
         cold, warm = record["cold"], record["warm"]
         rss = max(cold["peak_rss_mb"], warm["peak_rss_mb"])
         anonymous = max(cold["peak_anonymous_mb"], warm["peak_anonymous_mb"])
         print(
             f"{record['rows']:>9} | {cold['first_step_s']:>13.1f} / {warm['first_step_s']:<10.1f} | "
-            f"{warm['median_step_s']:>15.3f} | {rss:>13.0f} / {anonymous:<9.0f} | "
-            f"{cold['workers_peak_rss_mb']:>7.0f} | {cold['tokenize_rows_per_s']:>6,}"
+            f"{warm['median_step_s']:>15.3f} | {rss:>9.0f} / {anonymous:<8.0f} | "
+            f"{warm['first_step_anonymous_mb']:>14.0f} | "
+            f"{warm['longest_batch']:>13} | {cold['workers_peak_rss_mb']:>7.0f} | {cold['tokenize_rows_per_s']:>6,}"
         )
     small, large = records[0], records[-1]
     ratios = {
