@@ -59,12 +59,13 @@ def encode_dataset(
         The dataset with ``text`` (as tokenized), ``word_spans``, ``input_ids``, ``length``, ``first_pieces``
         (piece position of each word, -1 when cut), ``truncated`` and one ``head.target_column`` per head.
     """
+    encoder = BatchEncoder(tokenizer, max_length, heads)
     fingerprint = Hasher.hash(
         [
             ENCODING_VERSION,
             dataset._fingerprint,
             type(tokenizer).__name__,
-            tokenizer.backend_tokenizer.to_str(),
+            encoder.tokenizer_json,
             tokenizer.truncation_side,
             max_length,
             [(type(head).__name__, head.task, list(head.labels)) for head in heads],
@@ -72,7 +73,7 @@ def encode_dataset(
     )
     parallel = len(dataset) >= PARALLEL_ROWS and (os.cpu_count() or 1) > 1
     encoded = dataset.with_format("arrow").map(
-        BatchEncoder(tokenizer, max_length, heads),
+        encoder,
         batched=True,
         batch_size=MAP_BATCH,
         new_fingerprint=fingerprint,

@@ -87,14 +87,13 @@ class MultiTaskTrainer:
         self.config, self.dev_sets, self.accelerator = config, dev_sets, accelerator
         self.world = accelerator.num_processes
         self.data, self.streams = data, data.streams
-        streams = data.streams
         self.run_dir = Path(config.output_dir)
-        self.tasks = [task for stream in streams for task in stream.tasks]
+        self.tasks = [task for stream in self.streams for task in stream.tasks]
         self.frozen = apply_freeze(model, config.freeze) if config.freeze != "none" else []
         self.unfreezer = GradualUnfreezer(model, config.unfreeze_every) if config.unfreeze_every else None
-        self.probes = {task: stream.probe(config.batch_size) for stream in streams for task in stream.tasks}
+        self.probes = {task: stream.probe(config.batch_size) for stream in self.streams for task in stream.tasks}
         # DDP's per-step unused-parameter search only where some batches skip parameters (interleave mode).
-        self.find_unused_parameters = stop_unreached_parameters(model, streams, accelerator.device, config)
+        self.find_unused_parameters = stop_unreached_parameters(model, self.streams, accelerator.device, config)
         accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=self.find_unused_parameters)
         weights = {task.name: task.weight for task in config.tasks}
         self.weighting = TaskWeighting(self.tasks, weights, config.loss_weighting == "uncertainty")
@@ -107,7 +106,7 @@ class MultiTaskTrainer:
         self.preservation = None
         if config.preserve_embeddings > 0:
             self.preservation = EmbeddingPreservation(config.preserve_method, config.preserve_embeddings)
-            self.preservation.prepare(model, streams, config.eval_batch_size)
+            self.preservation.prepare(model, self.streams, config.eval_batch_size)
         self.epoch_lengths = self.data.epoch_lengths
         self.total_steps = self._count_steps()
         warmup = int(config.warmup_ratio * self.total_steps)
