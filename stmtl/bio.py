@@ -6,6 +6,8 @@ import bisect
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 
 def entity_type(tag: str) -> str | None:
     """The entity type of an IOB2 tag (``"B-city"`` → ``"city"``), ``None`` for ``"O"``.
@@ -45,6 +47,51 @@ def check_iob2_labels(labels: Sequence[str]) -> None:
         entity_type(tag)
     if "O" not in labels:
         raise ValueError("token labels must include 'O'")
+
+
+def iob2_transitions(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Which IOB2 tag may follow which, and which may open a text.
+
+    ``I-X`` may only follow ``B-X`` or ``I-X``; every other tag may follow anything.
+
+    Args:
+        labels: IOB2 tags, in logit order.
+
+    Returns:
+        ``allowed`` of shape ``(labels, labels)`` (``allowed[i, j]``: tag ``j`` may follow tag ``i``) and ``start``
+        of shape ``(labels,)`` (tag may open a text), both boolean.
+    """
+    kinds = [entity_type(tag) for tag in labels]
+    inside = np.array([tag.startswith("I-") for tag in labels])
+    same_type = np.array([[a is not None and a == b for b in kinds] for a in kinds])  # (labels, labels)
+    allowed = ~inside[None, :] | same_type
+    return allowed, ~inside
+
+
+def constrained_tags(log_probs: np.ndarray, allowed: np.ndarray, start: np.ndarray) -> list[int]:
+    """The most probable tag sequence that is well-formed IOB2 (Viterbi over word log-probabilities).
+
+    Args:
+        log_probs: ``(words, labels)`` log-probabilities of each word's tag.
+        allowed: ``(labels, labels)`` transitions (see :func:`iob2_transitions`).
+        start: ``(labels,)`` tags that may open a text.
+
+    Returns:
+        One tag index per word; an empty list for no words.
+    """
+    if len(log_probs) == 0:
+        return []
+    penalty = np.where(allowed, 0.0, -np.inf)  # (labels, labels)
+    best = np.where(start, log_probs[0], -np.inf)  # (labels,)
+    back = []
+    for word in log_probs[1:]:
+        candidates = best[:, None] + penalty  # (previous, current)
+        back.append(candidates.argmax(axis=0))
+        best = candidates.max(axis=0) + word
+    path = [int(best.argmax())]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    return path[::-1]
 
 
 def decode_entities(

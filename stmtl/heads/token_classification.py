@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -9,7 +10,7 @@ import pyarrow as pa
 import torch
 
 from stmtl.alignment import IGNORE_INDEX
-from stmtl.bio import check_iob2_labels, decode_entities, entities_to_tags
+from stmtl.bio import check_iob2_labels, constrained_tags, decode_entities, entities_to_tags, iob2_transitions
 from stmtl.heads.base import TaskHead, TextBatch
 
 if TYPE_CHECKING:
@@ -72,22 +73,32 @@ class TokenClassificationHead(TaskHead):
         return torch.tensor(padded, dtype=torch.long)  # (batch, seq)
 
     def decode(self, features: dict[str, Any], batch: TextBatch) -> list[list[dict[str, Any]]]:
-        """Entities with character offsets per text.
+        """Entities with character offsets per text, from the most probable well-formed IOB2 tag sequence.
 
-        Words without a piece (cut by truncation) are tagged ``O``.
+        Each word is read at its first piece; a Viterbi pass over the words' log-probabilities picks the best
+        sequence in which every ``I-X`` continues an ``X`` entity (:func:`stmtl.bio.constrained_tags`), instead of
+        repairing a per-word argmax afterwards. Words without a piece (cut by truncation) are tagged ``O``.
 
         Returns:
-            Per text, a list of ``{"label", "start", "end", "text", "score"}``.
+            Per text, a list of ``{"label", "start", "end", "text", "score"}``; a score is the probability of the
+            word's chosen tag, averaged over the entity's words.
         """
-        probabilities = features[self.logits_key].float().softmax(dim=-1)  # (batch, seq, num_labels)
-        scores, indices = probabilities.max(dim=-1)  # (batch, seq)
-        scores, indices = scores.tolist(), indices.tolist()
+        log_probs = features[self.logits_key].float().log_softmax(dim=-1).cpu().numpy()  # (batch, seq, num_labels)
+        allowed, start = self._transitions
         results = []
         for row, (text, spans, positions) in enumerate(zip(batch.texts, batch.word_spans, batch.first_pieces)):
-            tags = ["O" if p is None else self.labels[indices[row][p]] for p in positions]
-            tag_scores = [1.0 if p is None else scores[row][p] for p in positions]
+            kept = [word for word, p in enumerate(positions) if p is not None]
+            word_log_probs = log_probs[row, [positions[word] for word in kept]]  # (kept words, num_labels)
+            path = constrained_tags(word_log_probs, allowed, start)
+            tags, tag_scores = ["O"] * len(positions), [1.0] * len(positions)
+            for word, index, scores in zip(kept, path, word_log_probs):
+                tags[word], tag_scores[word] = self.labels[index], float(np.exp(scores[index]))
             results.append(decode_entities(text, spans, tags, tag_scores))
         return results
+
+    @functools.cached_property
+    def _transitions(self) -> tuple[np.ndarray, np.ndarray]:
+        return iob2_transitions(self.labels)
 
     def reference(self, row: dict[str, Any]) -> list[str]:
         return list(row["tags"])
