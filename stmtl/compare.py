@@ -23,9 +23,9 @@ def variants(data: str, preserve_weight: float, frozen_lr_heads: float) -> dict[
     intent = {"name": "intent", "kind": "sentence", "train": data, "dev": data, "test": data}
     slots = {"name": "slots", "kind": "token", "train": data, "dev": data, "test": data}
     return {
-        "single-task intent": {"tasks": [intent]},
-        "single-task slots": {"tasks": [slots]},
-        "multi-task": {"tasks": [intent, slots]},
+        "single-task intent": {"tasks": [intent], "preserve_embeddings": 0.0},
+        "single-task slots": {"tasks": [slots], "preserve_embeddings": 0.0},
+        "multi-task": {"tasks": [intent, slots], "preserve_embeddings": 0.0},
         "multi-task, frozen backbone": {"tasks": [intent, slots], "freeze": "backbone", "lr_heads": frozen_lr_heads},
         "multi-task + preservation": {"tasks": [intent, slots], "preserve_embeddings": preserve_weight},
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 import types
@@ -11,6 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import yaml
+
+DEFAULT_PRESERVATION = 1.0
+"""Distillation weight when ``preserve_embeddings`` is not given: the trained encoder still serves ``encode()``
+(see the README, "Keeping the embeddings good", for what it costs the tasks)."""
+logger = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -70,8 +76,14 @@ class TrainConfig:
         "proportional", "how often each training stream is drawn (interleave mode or several sources)"
     )
     temperature: float = option(0.5, "T of temperature sampling (p ∝ size^T)")
-    epochs: float = option(8.0, "passes over the training data (fractions allowed)")
+    epochs: float | None = option(
+        None, "passes over the training data (fractions allowed); none: 3, or more to reach min_steps"
+    )
     max_steps: int | None = option(None, "stop after this many optimizer steps")
+    min_steps: int = option(400, "fewest optimizer steps when epochs is not given (small data gets more epochs)")
+    head_init: Literal["probe", "random"] = option(
+        "probe", "probe: fit the heads on the frozen source encoder before fine-tuning (LP-FT); random: do not"
+    )
     batch_size: int = option(32, "examples per step on each process")
     eval_batch_size: int = option(128, "examples per forward pass in evaluation")
     lr_backbone: float = option(1e-4, "peak learning rate of the shared encoder")
@@ -93,7 +105,11 @@ class TrainConfig:
         "static", "static task weights, or learned uncertainty weighting"
     )
     label_smoothing: float = option(0.0, "label smoothing of the heads' losses")
-    preserve_embeddings: float = option(0.0, "weight of the embedding-preservation penalty (0: off; 3 recommended)")
+    preserve_embeddings: float | None = option(
+        None,
+        f"weight of the embedding-preservation penalty (0: off); none: {DEFAULT_PRESERVATION:g}, or 0 where the "
+        "encoder cannot drift (frozen backbone) or the default cannot run (streaming)",
+    )
     preserve_method: Literal["distill", "l2sp"] = option("distill", "embedding-preservation penalty")
     encoder_dropout: float | None = option(
         None, "dropout of the shared encoder in training; none: the backbone's own, or 0 under distillation"
@@ -105,7 +121,7 @@ class TrainConfig:
         False, "read training files as they are consumed (corpora larger than RAM); needs max_steps"
     )
     shuffle_buffer: int = option(10_000, "rows in the shuffle buffer of a streamed training source")
-    eval_every: int | None = option(None, "evaluate on dev every N steps; none: at the end of every epoch")
+    eval_every: int | None = option(None, "evaluate on dev every N steps; none: 10 evaluations per run")
     save_total_limit: int = option(2, "newest checkpoints kept (at least 1), besides the best one")
     early_stopping_patience: int | None = option(None, "stop after N evaluations without dev improvement")
     log_every: int = option(20, "steps between training-loss records")
@@ -161,8 +177,10 @@ class TrainConfig:
         ):  # fmt: skip
             if getattr(self, key) < 1:
                 raise ConfigError(f"config key {key!r} must be >= 1, got {getattr(self, key)}")
-        if self.epochs <= 0 and not self.max_steps:
+        if self.epochs is not None and self.epochs <= 0 and not self.max_steps:
             raise ConfigError("config key 'epochs' must be > 0 (or set max_steps)")
+        if self.min_steps < 1:
+            raise ConfigError(f"config key 'min_steps' must be >= 1, got {self.min_steps}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ConfigError(f"config key 'warmup_ratio' must be in [0, 1), got {self.warmup_ratio}")
         if self.encoder_dropout is not None and not 0.0 <= self.encoder_dropout < 1.0:
@@ -170,6 +188,8 @@ class TrainConfig:
         check_freeze_syntax(self.freeze)
         if self.streaming and not self.max_steps:
             raise ConfigError("streaming: a streamed corpus has no known length, so set max_steps (the step budget)")
+        if self.preserve_embeddings is None:
+            self.preserve_embeddings = self._default_preservation()
         if self.streaming and self.preserve_embeddings > 0 and self.preserve_method == "distill":
             raise ConfigError(
                 "streaming: distillation caches source embeddings of every training row before training; "
@@ -185,6 +205,19 @@ class TrainConfig:
         if self.encoder_dropout is None and self.preserve_embeddings > 0 and self.preserve_method == "distill":
             # The cached teacher embeddings are dropout-free; see stmtl/training/preservation.py.
             self.encoder_dropout = 0.0
+
+    def _default_preservation(self) -> float:
+        """The weight ``preserve_embeddings: null`` stands for (see :data:`DEFAULT_PRESERVATION`)."""
+        parts = {part.strip() for part in self.freeze.split(",")}
+        if parts & {"backbone", "all"}:
+            return 0.0  # the encoder cannot move: nothing to preserve, and no teacher pass to pay for
+        if self.streaming and self.preserve_method == "distill":
+            logger.warning(
+                "embedding preservation is off: streaming cannot cache the source embeddings that distillation "
+                "compares with; pass preserve_method 'l2sp' with a preserve_embeddings weight to keep the embedding"
+            )
+            return 0.0
+        return DEFAULT_PRESERVATION
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able values (datasets passed in Python are shown by their repr)."""

@@ -69,6 +69,8 @@ def render_model_card(model: MultiTaskSentenceTransformer) -> str:
     ]
     if info.get("metrics"):
         lines += ["", "## Metrics", "", "```json", json.dumps(info["metrics"], indent=2, sort_keys=True), "```"]
+    if info.get("warnings"):
+        lines += ["", "## Training warnings", "", *(f"- {warning}" for warning in info["warnings"])]
     if info.get("training_config"):
         config = json.dumps(info["training_config"], indent=2, sort_keys=True, default=str)
         lines += ["", "## Training config", "", "```json", config, "```"]

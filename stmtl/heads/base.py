@@ -171,6 +171,12 @@ class TaskHead(Module):
         values.discard(None)
         return values
 
+    def prepare_training(self, dataset: datasets.Dataset | datasets.IterableDataset) -> None:
+        """Take training-time settings from the training data (e.g. class frequencies); none by default.
+
+        Called once per run before training, also on resume; what it sets is not saved with the head.
+        """
+
     def encode_targets(self, batch: pa.Table, alignment: BatchAlignment) -> pa.Array:
         """Training targets of an Arrow batch of rows (columns ``label_columns``), one value per row;
         ``alignment`` maps the rows' pieces to their words."""
@@ -215,6 +221,10 @@ class TaskHead(Module):
         flat = [item for value in references for item in (value if isinstance(value, list) else [value])]
         warn_unknown_labels(self.task, flat, self.labels)
         return self.metric().compute(predictions=predictions, references=references)
+
+    def chance_level(self) -> float:
+        """The :attr:`selection_key` score of guessing, below which a trained task has learned nothing; 0 here."""
+        return 0.0
 
     def calibrate(self, model: Any, dataset: datasets.Dataset) -> dict[str, Any] | None:
         """Choose decision settings on dev data and keep them in the config; returns them. Argmax heads have none.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -21,6 +22,7 @@ from stmtl.heads import HEAD_TYPES, TaskHead
 from stmtl.jsonio import write_json
 from stmtl.model import MultiTaskSentenceTransformer
 from stmtl.training.checkpoint import checkpoint_path, save_model_into_run
+from stmtl.training.health import run_warnings
 from stmtl.training.run_folder import RunFolder
 from stmtl.training.streaming import StreamingTrainData, streaming_stream
 from stmtl.training.train_data import TrainData, TrainStream
@@ -81,6 +83,7 @@ def make_heads(config: TrainConfig, train_data: dict[str, datasets.Dataset], dim
         labels = task.labels or cls.labels_from_data(data)
         heads.append(cls(task.name, labels, dim, dropout=task.dropout, hidden_features=task.hidden_features))
         heads[-1].warn_if_too_few_labels()
+        heads[-1].prepare_training(data)
     return heads
 
 
@@ -183,6 +186,8 @@ def train(
         ConfigError: If the folder is locked by a running ``train``, holds another run (and neither ``resume`` nor
             ``overwrite`` is given), or ``resume`` finds no checkpoint or changed settings.
     """
+    config = dataclasses.replace(config)  # defaults are resolved on a copy: the caller's config stays as given
+    config.validate()
     with RunFolder(config, resume=resume, overwrite=overwrite) as run:
         return _train_claimed(config, run)
 
@@ -193,7 +198,7 @@ def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSenten
     trainer = setup(config)
     trainer.state["run_id"] = run.run_id
     accelerator, dev_sets, model = trainer.accelerator, trainer.dev_sets, trainer.unwrapped
-    run.started()
+    run.started(trainer.resolved_config().to_dict())
     if config.report_to != "none":
         accelerator.init_trackers("stmtl")
     state = trainer.train(resume_from=run.resume_from)
@@ -210,6 +215,9 @@ def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSenten
         if (settings := model.heads[task].calibrate(model, eval_set.dataset)) is not None
     }
     dev_metrics, dev_pairs = trainer.evaluate(dev_sets) if dev_sets else ({}, {})
+    warnings = run_warnings(model, dev_metrics, run_dir / "metrics.jsonl") if accelerator.is_main_process else []
+    for warning in warnings:
+        logger.warning(warning)
     test_sets = eval_sets(config, "test", model, accelerator)
     test_metrics, _ = trainer.evaluate(test_sets) if test_sets else ({}, {})
     results = {
@@ -223,10 +231,12 @@ def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSenten
         "skipped_steps": state["skipped_steps"],
         "num_processes": accelerator.num_processes,
         "calibration": calibration,
+        "warnings": warnings,
     }
     model.card_info = {
         "training_config": config.to_dict(),
         "metrics": {"dev": results["dev"], "test": results["test"]},
+        "warnings": warnings,
     }
     if accelerator.is_main_process:
         save_model_into_run(model, run_dir)

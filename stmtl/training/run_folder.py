@@ -314,13 +314,25 @@ class RunFolder:
         if metrics.exists():
             os.replace(metrics, self.run_dir / REPLACED_METRICS)
 
-    def started(self) -> None:
+    def started(self, training_config: dict[str, Any] | None = None) -> None:
         """Save ``run.json`` and ``training_config.json`` (main process; deferred to the first checkpoint under
-        ``--overwrite``)."""
-        if self.main and not self.pending:
-            config = self.config.to_dict()
-            write_json(self.run_dir / RUN_FILE, {"run_id": self.run_id, "config": comparable_config(config)})
-            write_json(self.run_dir / CONFIG_FILE, config, indent=2, default=str)
+        ``--overwrite``).
+
+        Args:
+            training_config: What ``training_config.json`` gets: the config with the values the run resolved from
+                its data (epochs, evaluation interval); the config as given by default. ``run.json`` keeps the
+                config as given, which is what ``--resume`` compares.
+        """
+        if not self.main:
+            return
+        resolved = json.loads(to_json(training_config or self.config.to_dict(), default=str))
+        if self.pending:
+            pending = _read_json(self.run_dir / PENDING_FILE)
+            write_json(self.run_dir / PENDING_FILE, {**pending, "training_config": resolved}, default=str)
+            return
+        requested = comparable_config(self.config.to_dict())
+        write_json(self.run_dir / RUN_FILE, {"run_id": self.run_id, "config": requested})
+        write_json(self.run_dir / CONFIG_FILE, resolved, indent=2)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None

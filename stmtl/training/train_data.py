@@ -17,6 +17,28 @@ import numpy as np
 from stmtl.config import TrainConfig
 from stmtl.training.sampling import EpochPlan, Stream, epoch_mix, epoch_schedule
 
+AUTO_EPOCHS = 3.0
+"""Passes over the data when neither ``epochs`` nor ``max_steps`` is given and the data is large enough."""
+
+
+def budget_epochs(batches_per_epoch: int, accumulation_steps: int, min_steps: int) -> float:
+    """The default length of a run: :data:`AUTO_EPOCHS` passes, or as many as ``min_steps`` optimizer steps take.
+
+    Counting epochs alone gives small data a few dozen steps, most of them warmup: 112 sentences at batch 32 make
+    4 steps an epoch. A floor on the optimizer steps gives every run the same number of updates to learn from, and
+    large data its usual few passes (SNIPS: 409 steps an epoch, so 3 epochs).
+
+    Args:
+        batches_per_epoch: Batches of one pass over the training data.
+        accumulation_steps: Batches per optimizer step.
+        min_steps: The floor on optimizer steps.
+
+    Returns:
+        Epochs, possibly fractional (the last epoch is then cut short).
+    """
+    steps_per_epoch = max(1, math.ceil(batches_per_epoch / accumulation_steps))
+    return max(AUTO_EPOCHS, min_steps / steps_per_epoch)
+
 
 @dataclass
 class TrainStream:
@@ -56,16 +78,21 @@ class TrainData:
     def __init__(self, streams: list[TrainStream], config: TrainConfig, world: int) -> None:
         self.streams, self.config, self.world = streams, config, world
         self.sampler_streams = [Stream(stream.tasks, stream.lengths()) for stream in streams]
-        epochs = max(1, math.ceil(config.epochs))
-        self.mixes = [
-            epoch_mix(self.sampler_streams, config.batch_size * world, config.seed, epoch, config.sampling,
-                      config.temperature, world)
-            for epoch in range(epochs)
-        ]  # fmt: skip
+        self.mixes = [self._mix(0)]
+        self.epochs = config.epochs or budget_epochs(
+            len(self.mixes[0][0]), config.gradient_accumulation_steps, config.min_steps
+        )
+        epochs = max(1, math.ceil(self.epochs))
+        self.mixes += [self._mix(epoch) for epoch in range(1, epochs)]
         self.epoch_lengths = [len(streams) for streams, _ in self.mixes]
-        if config.epochs < epochs:  # a fractional last epoch
-            self.epoch_lengths[-1] = int(self.epoch_lengths[-1] * (config.epochs - (epochs - 1)))
+        if self.epochs < epochs:  # a fractional last epoch
+            self.epoch_lengths[-1] = max(1, int(self.epoch_lengths[-1] * (self.epochs - (epochs - 1))))
         self.plan: tuple[int, EpochPlan] | None = None
+
+    def _mix(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        config = self.config
+        return epoch_mix(self.sampler_streams, config.batch_size * self.world, config.seed, epoch, config.sampling,
+                         config.temperature, self.world)  # fmt: skip
 
     def epoch_plan(self, epoch: int) -> EpochPlan:
         """The batch order of ``epoch``."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DistributedDataParallelKwargs, gather_object
+from accelerate.utils import DistributedDataParallelKwargs, broadcast, gather_object
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -24,6 +26,7 @@ from stmtl.training.accumulation import end_epoch_with_step, steps_in_epochs
 from stmtl.training.checkpoint import checkpoint_name, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from stmtl.training.diagnostics import stop_unreached_parameters, task_gradient_cosines
 from stmtl.training.freezing import GradualUnfreezer, apply_freeze
+from stmtl.training.head_init import fit_heads
 from stmtl.training.optim import build_optimizer, build_scheduler
 from stmtl.training.preservation import EmbeddingPreservation, set_encoder_dropout
 from stmtl.training.run_folder import after_checkpoint
@@ -32,6 +35,9 @@ from stmtl.training.train_data import TrainData
 from stmtl.training.weighting import TaskWeighting
 
 logger = logging.getLogger(__name__)
+
+EVALUATIONS = 10
+"""Dev evaluations of a run without ``eval_every``, evenly spaced (the last at the final step)."""
 
 
 class TrainingError(RuntimeError):
@@ -109,6 +115,7 @@ class MultiTaskTrainer:
             self.preservation.prepare(model, self.streams, config.eval_batch_size)
         self.epoch_lengths = self.data.epoch_lengths
         self.total_steps = self._count_steps()
+        self.eval_every = config.eval_every or max(1, math.ceil(self.total_steps / EVALUATIONS))
         warmup = int(config.warmup_ratio * self.total_steps)
         self.scheduler = build_scheduler(optimizer, config.scheduler, warmup, self.total_steps)
         self.model, self.optimizer = accelerator.prepare(TrainingModule(model, self.weighting), optimizer)
@@ -121,6 +128,11 @@ class MultiTaskTrainer:
         self.start_time = time.perf_counter()
 
     # Planning --------------------------------------------------------------------------------------------------
+
+    def resolved_config(self) -> TrainConfig:
+        """The config with the values this run derived from its data: epochs and the evaluation interval."""
+        epochs = getattr(self.data, "epochs", self.config.epochs)
+        return dataclasses.replace(self.config, epochs=epochs, eval_every=self.eval_every)
 
     def _count_steps(self) -> int:
         steps = steps_in_epochs(self.epoch_lengths, self.config.gradient_accumulation_steps)
@@ -136,6 +148,8 @@ class MultiTaskTrainer:
             self._resume(resume_from)
         else:
             self._log({"type": "start", "total_steps": self.total_steps, "num_processes": self.world})
+            if self.config.head_init == "probe" and self.config.lr_heads > 0:
+                self._probe_heads()
         accelerator, config = self.accelerator, self.config
         running: dict[str, list[float]] = {}
         nonfinite_in_row = 0
@@ -183,7 +197,7 @@ class MultiTaskTrainer:
                 if step % config.log_every == 0:
                     self._log_train(running, epoch + position / max(1, self.epoch_lengths[epoch]))
                     running = {}
-                if self._should_evaluate(step, position, epoch) and self._evaluate_and_checkpoint():
+                if self._should_evaluate(step) and self._evaluate_and_checkpoint():
                     stop = True
                 if step >= self.total_steps or stop:
                     stop = True
@@ -196,6 +210,16 @@ class MultiTaskTrainer:
         self.state["train_seconds"] = round(time.perf_counter() - self.start_time, 1)
         accelerator.wait_for_everyone()
         return self.state
+
+    def _probe_heads(self) -> None:
+        """Fit the trainable heads on the frozen encoder before the first step (LP-FT, see ``head_init``)."""
+        start = time.perf_counter()
+        report = fit_heads(self.unwrapped, self.streams, self.config.seed, self.config.eval_batch_size)
+        if self.world > 1:  # every process fitted the same rows; rank 0's result is the one all start from
+            for head in self.unwrapped.heads.values():
+                for parameter in head.parameters():
+                    parameter.data.copy_(broadcast(parameter.data.clone(), from_process=0))
+        self._log({"type": "probe", "loss": report, "seconds": round(time.perf_counter() - start, 2)})
 
     def training_step(self, stream: Any, rows: dict[str, list]) -> tuple[dict[str, torch.Tensor], bool]:
         """Forward, backward and (at accumulation boundaries) clip + AdamW step on one batch of ``rows``.
@@ -233,10 +257,8 @@ class MultiTaskTrainer:
         batch = {key: value.to(self.accelerator.device) for key, value in batch.items()}
         return self.model(batch, stream.tasks, self.config.label_smoothing)
 
-    def _should_evaluate(self, step: int, position: int, epoch: int) -> bool:
-        if self.config.eval_every:
-            return step % self.config.eval_every == 0
-        return position + 1 == self.epoch_lengths[epoch]  # end of every epoch
+    def _should_evaluate(self, step: int) -> bool:
+        return step % self.eval_every == 0
 
     # Evaluation and checkpoints --------------------------------------------------------------------------------
 

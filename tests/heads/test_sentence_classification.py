@@ -77,3 +77,25 @@ def test_sentence_head_load_passes_hub_arguments_on(tmp_path, monkeypatch) -> No
     assert torch.equal(loaded.classifier[-1].weight, head.classifier[-1].weight)
     assert {filename for filename, _ in seen} == {"config.json", "model.safetensors"}
     assert all(kwargs == {"subfolder": "1_Head", **hub} for _, kwargs in seen)
+
+
+def test_sentence_head_loss_is_logit_adjusted_by_training_frequencies() -> None:
+    from datasets import Dataset
+
+    head = SentenceClassificationHead("intent", ["a", "b", "c"], in_features=4)
+    head.prepare_training(Dataset.from_dict({"label": ["a"] * 7 + ["b"] * 1}))  # c never seen: add-one counts
+    prior = torch.tensor([8.0, 2.0, 1.0]) / 11.0
+    logits, targets = torch.randn(5, 3), torch.tensor([0, 1, 2, 1, 0])
+    loss = head.loss({"intent_logits": logits}, {"labels.intent": targets})
+    assert loss == pytest.approx(float(torch.nn.functional.cross_entropy(logits + prior.log(), targets)))
+    assert "log_prior" not in head.state_dict()  # a training setting, not part of the saved head
+
+
+def test_sentence_head_loss_on_balanced_data_is_plain_cross_entropy() -> None:
+    from datasets import Dataset
+
+    head = SentenceClassificationHead("intent", ["a", "b"], in_features=4)
+    head.prepare_training(Dataset.from_dict({"label": ["a", "b", "b", "a"]}))
+    logits, targets = torch.randn(6, 2), torch.tensor([0, 1, 1, 0, 0, 1])
+    loss = head.loss({"intent_logits": logits}, {"labels.intent": targets})
+    assert loss == pytest.approx(float(torch.nn.functional.cross_entropy(logits, targets)))

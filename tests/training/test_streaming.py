@@ -89,7 +89,17 @@ def test_streaming_bad_row_stops_the_run_naming_the_line_with_checkpoints_intact
          "labels": ["O", "B-artist", "B-city", "I-city", "B-party", "B-date", "B-time", "I-time"]},
     ]  # fmt: skip
     run = tmp_path / "run"
-    config = toy_config(run, tiny_backbone, streaming=True, shuffle_buffer=2, max_steps=40, eval_every=2, tasks=tasks)
+    # The head probe would read row 41 before the first step; without it the row is met mid-run, after checkpoints.
+    config = toy_config(
+        run,
+        tiny_backbone,
+        streaming=True,
+        shuffle_buffer=2,
+        max_steps=40,
+        eval_every=2,
+        tasks=tasks,
+        head_init="random",
+    )
     with pytest.raises(DataError, match=r"train\.jsonl:41: .*X-nope"):
         train(config)
     checkpoints = list_checkpoints(run)
