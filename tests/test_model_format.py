@@ -174,6 +174,16 @@ def test_format_saving_over_a_model_keeps_no_heads_of_the_old_one(saved, tiny_ba
     assert stmtl.load(folder, device="cpu").heads == {}
 
 
+def test_format_manifests_read_by_the_allow_list_and_the_run_folder_cleanup(saved) -> None:
+    from stmtl.loading import check_module_types
+    from stmtl.model_format import module_folders
+
+    assert [name.rsplit(".", 1)[-1] for name in check_module_types(saved)] == [
+        "Transformer", "Pooling", "SentenceClassificationHead", "TokenClassificationHead"
+    ]  # fmt: skip
+    assert module_folders(saved) == ["", "1_Pooling", "2_SentenceClassificationHead", "3_TokenClassificationHead"]
+
+
 def test_format_checkpoint_folder_is_the_same_layout(model, tmp_path) -> None:
     from stmtl.training.checkpoint import save_checkpoint
 

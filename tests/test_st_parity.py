@@ -688,6 +688,17 @@ def test_encode_chat_messages_named_error(model) -> None:
         model.encode([{"role": "user", "content": "hi"}])
 
 
+def test_encode_old_keyword_sentences(model) -> None:
+    """``sentences=``, the name before sentence-transformers 6, still works (with the parent's deprecation note)."""
+    assert np.array_equal(model.encode(sentences=["a sentence"]), model.encode(["a sentence"]))
+
+
+def test_encode_refuses_a_pair_with_a_non_text_part_by_index(tiny_backbone) -> None:
+    """The multi-task model names the bad item (plain sentence-transformers fails inside its tokenizer)."""
+    with pytest.raises(TypeError, match=r"inputs\[1\] is NoneType"):
+        two_task_model(tiny_backbone, dim=32).encode([("a", "b"), ("a", None)])
+
+
 def test_encode_iterator_int8_equals_list(tiny_backbone) -> None:
     """Quantised embeddings of a stream equal those of the same texts as a list (one calibration over all).
 
