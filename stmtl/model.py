@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-import re
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -14,19 +15,26 @@ import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.util import batch_to_device
+from torch import nn
 from tqdm.auto import tqdm
 
 import stmtl
 from stmtl.alignment import first_pieces, piece_word_ids, split_words
 from stmtl.atomic import atomic_folder
-from stmtl.heads import HEAD_TYPES, TaskHead, TextBatch
+from stmtl.encoding import (
+    SORT_WINDOW_BATCHES,
+    as_batch,
+    check_inputs,
+    check_texts,
+    encode_arguments,
+    encode_in_windows,
+)
+from stmtl.heads import TaskHead, TextBatch
+from stmtl.hub import is_hub_id, repo_id, resolve_model_path
 from stmtl.model_card import render_model_card
+from stmtl.model_format import HEAD_CLASSES, add_saved_heads, save_model_folder
 
 logger = logging.getLogger(__name__)
-
-SORT_WINDOW_BATCHES = 16
-"""``predict`` reads this many batches of texts at a time and sorts them by length to cut padding."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class MultiTaskSentenceTransformer(SentenceTransformer):
@@ -37,20 +45,48 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
     ``encode(output_value="intent_logits")`` returns a head's raw logits. :meth:`predict` adds decoded labels
     and entity spans for every task from one forward pass per batch.
 
-    Construct it like its parent (``modules=[...]`` or a saved folder), or with :func:`stmtl.build`, and load
-    saved models with :func:`stmtl.load`.
+    Construct it like its parent (``modules=[...]``, a saved folder or a hub id), or with :func:`stmtl.build`, and
+    load saved models with :func:`stmtl.load`. A saved model's ``modules.json`` lists the encoder only and
+    ``heads.json`` the heads (:mod:`stmtl.model_format`), so plain ``SentenceTransformer(path)`` loads the encoder
+    where stmtl is not installed; loading here reads both. A hub id resolves through the Hugging Face cache
+    (:mod:`stmtl.hub`; ``HF_HUB_OFFLINE=1`` is respected).
     """
 
-    # stmtl's own head classes resolve to these classes when a saved model is loaded, so loading needs no
-    # trust_remote_code (which would also enable a backbone's remote code); foreign types still need it.
-    _module_classes = MappingProxyType({f"{cls.__module__}.{cls.__name__}": cls for cls in HEAD_TYPES.values()})
+    # stmtl's head classes, by the type name a saved model gives them: heads.json types resolve only to these, and
+    # so do heads in the modules.json of models saved before heads.json existed, with no trust_remote_code (which
+    # would also enable a backbone's remote code). Other types in modules.json follow the parent's rules.
+    _module_classes = MappingProxyType(HEAD_CLASSES)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, model_name_or_path: str | os.PathLike | None = None, **kwargs: Any) -> None:
+        hub_id = None
+        if model_name_or_path is not None and not os.path.isdir(model_name_or_path):
+            hub_id = repo_id(os.fspath(model_name_or_path)) if is_hub_id(os.fspath(model_name_or_path)) else None
+            model_name_or_path = resolve_model_path(
+                model_name_or_path, kwargs.get("cache_folder"), kwargs.get("revision"), kwargs.get("token"),
+                kwargs.get("local_files_only", False),
+            )  # fmt: skip
+        super().__init__(os.fspath(model_name_or_path) if model_name_or_path is not None else None, **kwargs)
         self.card_info: dict[str, Any] = dict(getattr(self, "card_info", {}) or {})
+        if hub_id:  # as sentence-transformers does: a model loaded from the hub is the base of what is saved
+            self.model_card_data.base_model = hub_id
         tasks = [module.task for module in self if isinstance(module, TaskHead)]
         if len(set(tasks)) != len(tasks):
             raise ValueError(f"task names of the heads must be distinct, got {tasks}")
+
+    def _load_modules(
+        self, model_name_or_path: str, token: bool | str | None, cache_folder: str | None, revision: str | None = None,
+        trust_remote_code: bool = False, local_files_only: bool = False, **kwargs: Any,
+    ) -> tuple[list[nn.Module] | OrderedDict[str, nn.Module], dict[str, Any]]:  # fmt: skip
+        """The parent's loading of ``modules.json`` (the encoder), then the heads ``heads.json`` lists."""
+        hub = {
+            "token": token,
+            "cache_folder": cache_folder,
+            "revision": revision,
+            "local_files_only": local_files_only,
+        }
+        modules, module_kwargs = super()._load_modules(model_name_or_path, trust_remote_code=trust_remote_code, **hub,
+                                                       **kwargs)  # fmt: skip
+        return add_saved_heads(modules, model_name_or_path, **hub), module_kwargs
 
     @property
     def heads(self) -> dict[str, TaskHead]:
@@ -62,27 +98,26 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         """The modules every task shares (Transformer, Pooling, ...): all but the task heads, in model order."""
         return [module for module in self if not isinstance(module, TaskHead)]
 
-    def encode(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        """``SentenceTransformer.encode`` with text inputs checked and one truncation warning per call.
+    def encode(self, *args: Any, **kwargs: Any) -> Any:
+        """``SentenceTransformer.encode`` (same arguments), with inputs checked and one truncation warning per call.
 
-        A generator or other one-shot iterable is read lazily, ``batch_size * 16`` texts at a time, so only the
-        embeddings are held in memory, never the whole input.
+        Takes what the parent takes (strings, text pairs, numpy string arrays, dataset columns, ...). A generator or
+        other iterator is read lazily, ``batch_size * 16`` items at a time, so only the embeddings are held in
+        memory, never the whole input; quantised precisions are calibrated once over all of it
+        (:func:`stmtl.encoding.encode_in_windows`), so an iterator and a list give the same values.
 
         Raises:
-            TypeError: If an item of a batch is not a string, naming its index.
+            TypeError: If an input is ``None``, a number or bytes, naming its index.
             ValueError: If a text is not valid Unicode (a lone surrogate), naming its index.
         """
-        if isinstance(inputs, Iterator):
-            return self._encode_lazily(inputs, *args, **kwargs)
-        if not isinstance(inputs, (str, list, tuple)) and hasattr(inputs, "__iter__") and not hasattr(inputs, "shape"):
-            inputs = list(inputs)
-        if isinstance(inputs, (list, tuple)):
-            _check_texts(inputs, "inputs")
-        elif not isinstance(inputs, str):
-            raise TypeError(f"inputs must be a string or a list of strings, got {type(inputs).__name__}")
+        call = encode_arguments(self, args, kwargs)
+        if isinstance(call["inputs"], Iterator):
+            return encode_in_windows(self, call)
+        call["inputs"] = inputs = as_batch(self, call["inputs"])
+        check_inputs([inputs] if self.is_singular_input(inputs) else inputs, "inputs")
         self._at_limit = 0
         try:
-            return super().encode(inputs, *args, **kwargs)
+            return super().encode(**call)
         finally:
             if self._at_limit:
                 logger.warning(
@@ -90,22 +125,6 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
                     "anything longer was truncated"
                 )
             self._at_limit = 0
-
-    def _encode_lazily(self, inputs: Iterator[str], *args: Any, **kwargs: Any) -> Any:
-        """Encode an iterator window by window and join the results as ``encode`` would return them."""
-        batch_size = kwargs.get("batch_size", args[2] if len(args) > 2 else 32)
-        parts, offset = [], 0
-        while window := list(islice(inputs, batch_size * SORT_WINDOW_BATCHES)):
-            _check_texts(window, "inputs", offset)
-            parts.append(self.encode(window, *args, **kwargs))
-            offset += len(window)
-        if not parts:
-            return self.encode([], *args, **kwargs)
-        if isinstance(parts[0], np.ndarray):
-            return np.concatenate(parts)
-        if isinstance(parts[0], torch.Tensor):
-            return torch.cat(parts)
-        return [item for part in parts for item in part]
 
     def preprocess(self, inputs: Any, prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
         features = super().preprocess(inputs, prompt, **kwargs)
@@ -165,7 +184,7 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         offset = 0
         with tqdm(total=total, desc="Predicting", unit="text", disable=not show_progress_bar) as bar:
             while window := list(islice(iterator, batch_size * SORT_WINDOW_BATCHES)):
-                _check_texts(window, "texts", offset)
+                check_texts(window, "texts", offset)
                 order = np.argsort([-len(text) for text in window], kind="stable")
                 results: list[dict[str, Any] | None] = [None] * len(window)
                 for start in range(0, len(window), batch_size):
@@ -212,43 +231,39 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
 
     def save(
         self,
-        path: str,
+        path: str | None,
         model_name: str | None = None,
         create_model_card: bool = True,
         train_datasets: list[str] | None = None,
         safe_serialization: bool = True,
     ) -> None:
-        """Save in the sentence-transformers format, atomically and as safetensors only.
+        """Save in the sentence-transformers format, atomically and as safetensors only; ``path=None`` saves nothing.
 
-        The folder is written next to ``path`` and swapped into place, so ``path`` never holds a partial model. Files
-        already in ``path`` that the model does not write are kept, as sentence-transformers' own ``save`` keeps them.
+        ``modules.json`` lists the encoder and ``heads.json`` the heads (:mod:`stmtl.model_format`). The folder is
+        written next to ``path`` and swapped into place, so ``path`` never holds a partial model. Files already in
+        ``path`` that the model does not write are kept, as sentence-transformers' own ``save`` keeps them.
         """
+        if path is None:
+            return
         with atomic_folder(path, keep_other_files=True) as staging:
-            super().save(staging, model_name, create_model_card, train_datasets, safe_serialization=True)
+            save_model_folder(self, staging, model_name, create_model_card, train_datasets)
 
     def _create_model_card(self, path: str, model_name: str | None = None, train_datasets: Any = None) -> None:
+        if model_name and not Path(model_name).exists() and not self.model_card_data.model_id:
+            self.model_card_data.model_id = model_name  # as sentence-transformers: the id in the card's usage lines
         with open(os.path.join(path, "README.md"), "w", encoding="utf8") as handle:
             handle.write(render_model_card(self))
 
     def _get_model_config(self) -> dict[str, Any]:
         config = super()._get_model_config()
-        config["stmtl"] = {"version": stmtl.__version__, **getattr(self, "card_info", {})}
+        base_model = {"base_model": self.model_card_data.base_model} if self.model_card_data.base_model else {}
+        config["stmtl"] = {"version": stmtl.__version__, **base_model, **getattr(self, "card_info", {})}
         return config
 
     def _parse_model_config(self, model_config: dict[str, Any]) -> None:
         super()._parse_model_config(model_config)
         saved = dict(model_config.get("stmtl", {}))
         saved.pop("version", None)
+        if isinstance(base_model := saved.pop("base_model", None), str):
+            self.model_card_data.base_model = base_model
         self.card_info = saved
-
-
-def _check_texts(items: Iterable[Any], name: str, offset: int = 0) -> None:
-    """Raise ``TypeError`` naming the first non-string item, ``ValueError`` the first with a lone surrogate."""
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise TypeError(f"{name}[{offset + index}] is {type(item).__name__}, expected str")
-        if match := _SURROGATE.search(item):
-            raise ValueError(
-                f"{name}[{offset + index}] is not valid Unicode: lone surrogate {match.group()!r} at character "
-                f"{match.start()} (decode input with errors='replace' or fix it)"
-            )

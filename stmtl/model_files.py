@@ -1,7 +1,8 @@
 """Checks of a saved model folder's files before anything is built from them.
 
-Every module folder named by ``modules.json`` must exist; its JSON files must parse; its weights must be readable
-safetensors with finite values (pickled weights alone are refused); and the heads' task names must be distinct.
+Every module folder named by ``modules.json`` or ``heads.json`` must exist; its JSON files must parse; its weights
+must be readable safetensors with finite values (pickled weights alone are refused); and the heads' task names must
+be distinct.
 Each failure is one ``ValueError`` (or ``FileNotFoundError``) naming the file, so a damaged folder never gets as
 far as a traceback from deep inside a loader, a partial model or a prediction scored ``NaN``.
 """
@@ -65,12 +66,15 @@ def check_distinct_tasks(folder: Path, entries: list[dict[str, Any]], head_types
             seen[task] = entry.get("path", "")
 
 
-def check_model_files(path: str | os.PathLike, entries: list[dict[str, Any]], head_types: set[str]) -> None:
+def check_model_files(
+    path: str | os.PathLike, manifests: dict[str, list[dict[str, Any]]], head_types: set[str]
+) -> None:
     """Run every check above on each module folder of a saved model.
 
     Args:
         path: The model folder.
-        entries: The parsed ``modules.json``.
+        manifests: The parsed manifests by file name: ``modules.json`` and ``heads.json`` (see
+            :mod:`stmtl.model_format`).
         head_types: The ``type`` values of stmtl's heads.
 
     Raises:
@@ -78,13 +82,14 @@ def check_model_files(path: str | os.PathLike, entries: list[dict[str, Any]], he
         ValueError: Naming the damaged file.
     """
     root = Path(path)
-    for entry in entries:
-        subfolder = entry.get("path", "")
-        if not isinstance(subfolder, str) or os.path.isabs(subfolder) or ".." in Path(subfolder).parts:
-            raise ValueError(f"{root / 'modules.json'}: module path {subfolder!r} is not a folder inside the model")
-        folder = root / subfolder
-        if not folder.is_dir():
-            raise FileNotFoundError(f"{folder}: missing module folder named in {root / 'modules.json'}")
-        check_json_files(folder)
-        check_weights(folder)
-    check_distinct_tasks(root, entries, head_types)
+    for manifest, entries in manifests.items():
+        for entry in entries:
+            subfolder = entry.get("path", "")
+            if not isinstance(subfolder, str) or os.path.isabs(subfolder) or ".." in Path(subfolder).parts:
+                raise ValueError(f"{root / manifest}: module path {subfolder!r} is not a folder inside the model")
+            folder = root / subfolder
+            if not folder.is_dir():
+                raise FileNotFoundError(f"{folder}: missing module folder named in {root / manifest}")
+            check_json_files(folder)
+            check_weights(folder)
+    check_distinct_tasks(root, [entry for entries in manifests.values() for entry in entries], head_types)

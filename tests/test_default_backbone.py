@@ -39,12 +39,12 @@ def test_default_backbone_encode_equal_and_round_trip(minilm, default_backbone_p
 
     minilm.save(str(tmp_path / "m"))
     assert stmtl.load(tmp_path / "m", device="cpu").predict(TEXTS) == results
-    plain = SentenceTransformer(str(tmp_path / "m"), trust_remote_code=True, device="cpu")
+    plain = SentenceTransformer(str(tmp_path / "m"), device="cpu")
     assert np.abs(plain.encode(TEXTS) - backbone.encode(TEXTS)).max() < 1e-5
 
     shutil.copytree(tmp_path / "m", tmp_path / "evil")
-    modules = json.load(open(tmp_path / "evil" / "modules.json"))
-    modules[3]["type"] = "os.system"
-    json.dump(modules, open(tmp_path / "evil" / "modules.json", "w"))
+    heads = json.load(open(tmp_path / "evil" / "heads.json"))
+    heads[0]["type"] = "os.system"
+    json.dump(heads, open(tmp_path / "evil" / "heads.json", "w"))
     with pytest.raises(ValueError, match="os.system"):
         stmtl.load(tmp_path / "evil")

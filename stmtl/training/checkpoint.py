@@ -1,5 +1,8 @@
 """Checkpoints: a loadable sentence-transformers folder plus optimizer, scheduler, loss-weight, RNG and data state.
 
+The model folder is the one ``MultiTaskSentenceTransformer.save`` writes (:mod:`stmtl.model_format`: the encoder
+in ``modules.json``, the heads in ``heads.json``).
+
 The model is safetensors; ``training_state.pt`` (optimizer, scheduler and loss-weight tensors, and each
 process's RNG states) is read back with Accelerate's ``load``, which unpickles with ``weights_only=True``; the
 counters are JSON. Accelerate's ``save_state`` is not used: it writes the weights a second time next to the
@@ -26,6 +29,7 @@ from sentence_transformers import SentenceTransformer
 
 from stmtl.atomic import atomic_files, atomic_folder
 from stmtl.jsonio import to_json
+from stmtl.model_format import save_model_folder
 
 CHECKPOINTS = "checkpoints"
 STATE_FILE = "trainer_state.json"
@@ -79,7 +83,7 @@ def save_checkpoint(
     """
     path = Path(run_dir) / checkpoint_name(step)
     with atomic_folder(path) as staging:
-        SentenceTransformer.save(model, staging, create_model_card=True)
+        save_model_folder(model, staging)
         torch.save(training_state, os.path.join(staging, TRAINING_STATE_FILE))
         # Written last: a folder with trainer_state.json is a complete checkpoint.
         with open(os.path.join(staging, STATE_FILE), "w", encoding="utf-8") as handle:
@@ -148,4 +152,4 @@ def rotate_checkpoints(
 def save_model_into_run(model: SentenceTransformer, run_dir: str | os.PathLike) -> None:
     """Save the final model at the root of the run folder, next to ``checkpoints/`` and ``metrics.jsonl``."""
     with atomic_files(run_dir) as staging:
-        SentenceTransformer.save(model, staging, create_model_card=True)
+        save_model_folder(model, staging)

@@ -35,6 +35,7 @@ from typing import Any
 from stmtl.atomic import sweep_staging
 from stmtl.config import ConfigError, TrainConfig
 from stmtl.jsonio import to_json, write_json
+from stmtl.model_format import HEADS_FILE, MODULES_FILE, module_folders
 from stmtl.training.checkpoint import (
     CHECKPOINTS,
     checkpoint_run_id,
@@ -165,21 +166,11 @@ def _remove_previous_run(run_dir: Path, run_id: str) -> None:
     for name in (RESULTS_FILE, REPLACED_METRICS):
         (run_dir / name).unlink(missing_ok=True)
     shutil.rmtree(run_dir / "plots", ignore_errors=True)
-    modules = run_dir / "modules.json"
-    try:
-        entries = json.loads(modules.read_text(encoding="utf-8")) if modules.is_file() else []
-    except ValueError:
-        entries = []
-    for entry in entries if isinstance(entries, list) else []:
-        sub = entry.get("path") if isinstance(entry, dict) else None
-        if (
-            isinstance(sub, str)
-            and sub
-            and sub != CHECKPOINTS
-            and (run_dir / sub).resolve().parent == run_dir.resolve()
-        ):
+    for sub in module_folders(run_dir):  # the encoder's (modules.json) and the heads' (heads.json)
+        if sub and sub != CHECKPOINTS and (run_dir / sub).resolve().parent == run_dir.resolve():
             shutil.rmtree(run_dir / sub, ignore_errors=True)
-    modules.unlink(missing_ok=True)  # the rest of the old root model is overwritten by the new one's final save
+    (run_dir / HEADS_FILE).unlink(missing_ok=True)
+    (run_dir / MODULES_FILE).unlink(missing_ok=True)  # the rest of the old root model is overwritten by the new one
 
 
 def _commit_overwrite(run_dir: Path, pending: dict[str, Any]) -> None:
