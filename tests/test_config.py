@@ -61,3 +61,20 @@ def test_config_save_total_limit_at_least_one(tmp_path, capsys) -> None:
     data = write_joint_folder(tmp_path / "data", splits=("train",))
     assert main(["train", "--data", data, "--output", str(tmp_path / "run"), "--save-total-limit", "0"]) == 2
     assert "save_total_limit" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("rows", "overrides", "weight", "dropout"),
+    [
+        (13_084, {}, 1.0, 0.0),  # enough data to move the encoder far: distillation, which turns dropout off
+        (1_000, {}, 0.0, None),  # small data: the encoder hardly drifts, and preservation would cost the tasks
+        (13_084, {"freeze": "backbone"}, 0.0, None),
+        (13_084, {"preserve_embeddings": 0.0}, 0.0, None),
+        (500, {"preserve_embeddings": 3.0}, 3.0, 0.0),  # an explicit weight is kept whatever the data size
+    ],
+)
+def test_default_preservation_depends_on_training_rows(rows, overrides, weight, dropout) -> None:
+    values = {"output_dir": "out", "tasks": [{"name": "intent", "kind": "sentence", "train": "a.jsonl"}]}
+    config = TrainConfig.from_dict({**values, **overrides})
+    config.resolve_preservation(rows)
+    assert config.preserve_embeddings == weight and config.encoder_dropout == dropout

@@ -129,6 +129,8 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
         with accelerator.main_process_first():  # the main process writes the Arrow cache, the others map it
             data = read_task_data(group[0].train, split="train", streaming=config.streaming)
         raw_train.update({task.name: data for task in group})
+    rows = 0 if config.streaming else sum(len(raw_train[group[0].name]) for group in train_groups)
+    config.resolve_preservation(rows)  # the default weight depends on the amount of training data
 
     model = build([], backbone=config.backbone, device=str(accelerator.device))
     if config.max_seq_length:
