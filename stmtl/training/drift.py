@@ -21,13 +21,25 @@ from stmtl.sts import evaluate_sts, read_sts_tsv
 logger = logging.getLogger(__name__)
 
 MAX_TEXTS = 2_000
-"""Texts encoded by each model: enough for a mean cosine stable to about 0.01, a few seconds on a CPU."""
+"""Texts encoded by each model: all of SNIPS dev (700), and a few seconds per model on a CPU."""
 
-WARN_BELOW = 0.85
-"""Mean cosine under which a run warns. Measured on SNIPS dev (see the README's "Keeping the embeddings good"):
-runs with distillation at weight 3 stay at 0.92-0.96 and keep STS-B within about a point of the source model;
-plain fine-tuning falls to 0.55-0.75 within the first epoch, with STS-B 20-35 points lower. 0.85 sits between the
-two, so a preserved run never warns and an unpreserved full fine-tune always does."""
+WARN_BELOW = 0.8
+"""Mean cosine under which a run warns. Measured on SNIPS dev texts (695 distinct), all-MiniLM-L6-v2, CLI defaults:
+
+=====================================================  ===========  =====================  ======================
+run                                                    mean cosine  (on STS-B sentences)   STS-B dev (source 86.72)
+=====================================================  ===========  =====================  ======================
+300 steps, ``--preserve-embeddings 3`` (distillation)  0.896        0.918                  85.72
+300 steps, plain fine-tuning                           0.297        0.382                  56.76
+2 epochs, plain                                        0.235        0.313                  48.86
+8 epochs, plain                                        0.186        0.286                  44.32
+=====================================================  ===========  =====================  ======================
+
+The middle column is the same measure on 2,000 STS-B dev sentences, text unlike the training data: it moves a
+little less. A run that keeps the source space stays near 0.9 at one STS point lost; every plain fine-tune measured
+fell under 0.3 on dev texts and lost 30-42 STS points. 0.8 sits between the two groups, closer to the preserved
+one: a preserved run keeps 0.1 of room for longer training, and a run a good way towards a plain fine-tune's space
+is told so."""
 
 
 def drift_texts(datasets_with_text: list[Any], limit: int = MAX_TEXTS) -> list[str]:
