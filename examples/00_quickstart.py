@@ -20,6 +20,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import argparse
 import contextlib
+import logging
 import sys
 import time
 from typing import Any
@@ -79,7 +80,9 @@ def main() -> int:
     args = parser.parse_args()
     start = time.perf_counter()
 
-    # 3. Train, quietly unless --verbose (warnings still show: they go through logging, not this stream).
+    # 3. Train, quietly unless --verbose: progress bars and per-epoch dev scores go to the silenced stderr; warnings
+    # go through logging, whose handler keeps the real stderr.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     if not args.verbose:
         import datasets
         from transformers.utils import logging as transformers_logging
