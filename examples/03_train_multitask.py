@@ -2,9 +2,10 @@
 
 Task A (intents) and Task B (named entities) come from *different* corpora here, as they usually do: an intent
 dataset of ``{"text", "label"}`` rows and an NER dataset of ``{"tokens", "tags"}`` rows, generated from templates
-in this script. ``interleave`` mode mixes one-task batches from both (``datasets.interleave_datasets``,
-proportional sampling); every batch runs the shared encoder once; the loss of the batch's task trains the encoder
-and that task's head. Dev metrics come from ``evaluate``-style metrics (accuracy, macro-F1) and seqeval (strict).
+(``stmtl/demo_data.py``, shared with the quick start). ``interleave`` mode mixes one-task batches from both
+(``datasets.interleave_datasets``, proportional sampling); every batch runs the shared encoder once; the loss of the
+batch's task trains the encoder and that task's head. Dev metrics come from ``evaluate``-style metrics (accuracy,
+macro-F1) and seqeval (strict).
 
 Usage:
     python examples/03_train_multitask.py [--output runs/example03] [--epochs 3]
@@ -18,67 +19,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
 import json
-import random
 
 from datasets import Dataset
 
 import stmtl
 from stmtl.config import TrainConfig
+from stmtl.demo_data import intent_rows, ner_rows
 from stmtl.training.run import train
-
-INTENT_TEMPLATES = {
-    "BookRestaurant": ["book a table for {n} at {place}", "reserve a spot at {place} tonight", "table for {n} please"],
-    "GetWeather": ["what's the weather in {city}", "will it rain in {city} tomorrow", "forecast for {city}"],
-    "PlayMusic": ["play something by {artist}", "put on {artist}", "i want to hear {artist}"],
-}
-FILLERS = {
-    "n": ["two", "four", "six"],
-    "place": ["nobu", "the ivy", "chez panisse"],
-    "city": ["paris", "new york", "tokyo", "lima"],
-    "artist": ["adele", "queen", "daft punk"],
-}
-NER_TEMPLATES = [
-    "{PER} flew to {LOC} on monday",
-    "{PER} works for {ORG} in {LOC}",
-    "{ORG} opened an office in {LOC}",
-    "yesterday {PER} met {PER} at {ORG}",
-    "will it be sunny in {LOC} when {PER} lands",
-    "what is the best restaurant near {ORG}",
-    "play the interview with {PER}",
-    "is it cold in {LOC} this week",
-]
-ENTITIES = {
-    "PER": ["ada lovelace", "alan turing", "grace hopper", "linus"],
-    "LOC": ["paris", "new york", "berlin", "são paulo"],
-    "ORG": ["acme corp", "the united nations", "cern"],
-}
-
-
-def intent_rows(rng: random.Random, count: int) -> list[dict]:
-    rows = []
-    for _ in range(count):
-        label = rng.choice(sorted(INTENT_TEMPLATES))
-        template = rng.choice(INTENT_TEMPLATES[label])
-        rows.append({"text": template.format(**{k: rng.choice(v) for k, v in FILLERS.items()}), "label": label})
-    return rows
-
-
-def ner_rows(rng: random.Random, count: int) -> list[dict]:
-    rows = []
-    for _ in range(count):
-        template = rng.choice(NER_TEMPLATES)
-        tokens, tags = [], []
-        for piece in template.split():
-            if piece.startswith("{"):
-                kind = piece.strip("{}")
-                words = rng.choice(ENTITIES[kind]).split()
-                tokens += words
-                tags += [f"B-{kind}"] + [f"I-{kind}"] * (len(words) - 1)
-            else:
-                tokens.append(piece)
-                tags.append("O")
-        rows.append({"tokens": tokens, "tags": tags})
-    return rows
 
 
 def main() -> None:
@@ -88,9 +35,8 @@ def main() -> None:
     args = parser.parse_args()
 
     # 1. Two corpora, one per task, each with its own train/dev split.
-    rng = random.Random(0)
-    intents_train, intents_dev = Dataset.from_list(intent_rows(rng, 120)), Dataset.from_list(intent_rows(rng, 30))
-    ner_train, ner_dev = Dataset.from_list(ner_rows(rng, 120)), Dataset.from_list(ner_rows(rng, 30))
+    intents_train, intents_dev = Dataset.from_list(intent_rows(120)), Dataset.from_list(intent_rows(30, seed=1))
+    ner_train, ner_dev = Dataset.from_list(ner_rows(120)), Dataset.from_list(ner_rows(30, seed=1))
     print(f"intent data: {len(intents_train)} train / {len(intents_dev)} dev, e.g. {intents_train[0]}")
     print(f"NER data:    {len(ner_train)} train / {len(ner_dev)} dev, e.g. {ner_train[0]}")
 

@@ -5,7 +5,7 @@ Same as ``python -m stmtl train --data DATA_DIR --output runs/snips`` followed b
 ``TrainConfig`` (all-MiniLM-L6-v2, joint batches carrying both labels), model selection on dev, figures on test.
 
 Usage:
-    python examples/04_train_snips.py ../shared/data/snips [--output runs/snips] [--epochs 8]
+    python examples/04_train_snips.py data/snips [--output runs/snips] [--epochs 8]
 """
 
 from __future__ import annotations

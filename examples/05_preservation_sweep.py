@@ -6,7 +6,7 @@ dev intent accuracy and slot F1 and the STS Spearman of its ``encode()`` embeddi
 already recorded there, so an interrupted sweep continues where it stopped. Nothing here looks at test data.
 
 Usage:
-    python examples/05_preservation_sweep.py ../shared/data/snips ../shared/data/stsb/dev.tsv \
+    python examples/05_preservation_sweep.py data/snips data/stsb/dev.tsv \
         [--output runs/sweep] [--runs distill-3 l2sp-0.1 ...] [--epochs 1]
 """
 

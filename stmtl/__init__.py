@@ -1,6 +1,12 @@
 """stmtl: one shared sentence-transformers encoder, several task heads, one forward pass.
 
-Public names are imported lazily, so ``python -m stmtl --help`` starts without importing torch.
+Public names are imported lazily, so ``python -m stmtl --help`` starts without importing torch; ``dir(stmtl)``
+lists them all the same.
+
+Example:
+    >>> import stmtl
+    >>> config = stmtl.TrainConfig(output_dir="runs/mine", tasks=[stmtl.TaskConfig("intent", "sentence", "a.jsonl")])
+    >>> model, results = stmtl.train(config)
 """
 
 from __future__ import annotations
@@ -15,8 +21,13 @@ _LAZY = {
     "build": "stmtl.builder",
     "load": "stmtl.loading",
     "default_backbone": "stmtl.backbone",
+    "train": "stmtl.training.run",
+    "TrainConfig": "stmtl.config",
+    "TaskConfig": "stmtl.config",
+    "TaskHead": "stmtl.heads",
     "SentenceClassificationHead": "stmtl.heads",
     "TokenClassificationHead": "stmtl.heads",
+    "MultiLabelClassificationHead": "stmtl.heads",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -28,3 +39,8 @@ def __getattr__(name: str) -> Any:
     if name == "heads":
         return importlib.import_module("stmtl.heads")
     raise AttributeError(f"module 'stmtl' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The public names and the module's dunders; not the helpers imported above or the submodules loaded so far.
+    return sorted({*__all__, "heads", *(name for name in globals() if name.startswith("__"))})

@@ -1,4 +1,4 @@
-"""The ``stmtl`` command line: train, evaluate, evaluate-sts, compare, predict, encode.
+"""The ``stmtl`` command line: train, evaluate, evaluate-sts, compare, predict, encode, fetch-data.
 
 Bad input ends with a one-line ``stmtl: error: ...`` and exit code 2; ``--debug`` shows the traceback instead.
 Heavy imports happen inside the commands, so ``stmtl --help`` answers at once.
@@ -10,7 +10,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -56,20 +56,34 @@ def add_config_flags(parser: argparse.ArgumentParser, keys: Sequence[str] | None
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from stmtl import __version__
+
     parser = argparse.ArgumentParser(prog="stmtl", description="Multi-task sentence-transformers: train and use.")
+    parser.add_argument("--version", action="version", version=f"stmtl {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a multi-task model")
+    train = commands.add_parser(
+        "train", help="train a multi-task model",
+        description="Train a multi-task model. With --data or --train the tasks come from the data's columns: "
+        "'label' gives task 'intent' (sentence), 'tokens'/'tags' task 'slots' (token), 'labels' task 'labels' "
+        "(multilabel); a SNIPS/ATIS folder gives 'intent' and 'slots'. --config names tasks and sources itself.",
+    )  # fmt: skip
     source = train.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", help="SNIPS/ATIS-style folder (train|dev|test/{seq.in,seq.out,label})")
+    source.add_argument(
+        "--data", help="SNIPS/ATIS-style folder (train|dev|test/{seq.in,seq.out,label}: all three splits used) "
+        "or one training file (.jsonl, CoNLL)",
+    )  # fmt: skip
+    source.add_argument("--train", help="training data: .jsonl or CoNLL file, or a joint folder (its train split)")
     source.add_argument("--config", help="YAML config with a 'tasks' list (several datasets)")
-    train.add_argument("--output", required=True, help="run folder; ends up holding the best model")
+    train.add_argument("--dev", help="dev data for --train/--data: model selection, early stopping, drift texts")
+    train.add_argument("--test", help="test data for --train/--data, scored once at the end")
+    train.add_argument("--output", help="run folder; ends up holding the best model (default: config's output_dir)")
     train.add_argument(
         "--resume", action="store_true",
         help="continue the run in --output from its newest checkpoint; the other flags must be the run's own "
-        "(only eval_batch_size, log_every, save_total_limit, nan_patience, early_stopping_patience, report_to and "
-        "cpu may change)",
+        "(only eval_batch_size, log_every, save_total_limit, nan_patience, early_stopping_patience, report_to, "
+        "cpu and sts may change)",
     )  # fmt: skip
     train.add_argument(
         "--overwrite", action="store_true",
@@ -87,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="labels and entities, one JSON line per text")
     predict.add_argument("--model", required=True, help="saved stmtl model folder")
     predict.add_argument("texts", nargs="*", help="texts to label (or use --input)")
-    predict.add_argument("--input", help="file with one text per line")
+    predict.add_argument("--input", help="file with one text per line; '-' reads standard input")
     predict.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: 32)")
 
     sts = commands.add_parser("evaluate-sts", help="STS Spearman of cosine similarity of encode() embeddings")
@@ -108,9 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     encode = commands.add_parser("encode", help="sentence embeddings to a .npy file")
     encode.add_argument("--model", required=True, help="stmtl model or any local sentence-transformers folder")
-    encode.add_argument("--input", required=True, help="file with one text per line")
+    encode.add_argument("--input", required=True, help="file with one text per line; '-' reads standard input")
     encode.add_argument("--output", required=True, help="output .npy")
     encode.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: 32)")
+
+    fetch = commands.add_parser("fetch-data", help="download SNIPS and STS-B dev (checksummed) for the README's runs")
+    fetch.add_argument("--output", default="data", help="data folder: snips/ and stsb/ go in it (default: data)")
     return parser
 
 
@@ -119,36 +136,72 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {key: getattr(args, key) for key in args.config_keys if getattr(args, key) is not None}
 
 
-def snips_config(data: str, output: str, overrides: dict[str, Any]) -> Any:
-    """Tasks ``intent`` + ``slots`` on a joint folder, with the CLI defaults."""
-    from stmtl.config import TrainConfig
+def data_tasks(data: str, dev: str | None = None, test: str | None = None) -> list[dict[str, Any]]:
+    """The tasks of ``--data``: a joint folder with its own dev/test splits (when present), or one training file;
+    ``dev``/``test`` replace the folder's splits. Tasks come from the columns (:mod:`stmtl.data.inferred_tasks`).
+
+    Raises:
+        DataError: If ``data`` does not exist, is a folder not in the joint layout, or carries no label columns.
+    """
     from stmtl.data import DataError, is_joint_folder
+    from stmtl.data.inferred_tasks import infer_tasks
 
-    if not os.path.isdir(data):
-        raise DataError("no such folder", data)
-    if not is_joint_folder(data):
-        raise DataError("not a joint folder (train/seq.in, train/seq.out, train/label); use --config", data)
-    splits = {split: data if os.path.isdir(os.path.join(data, split)) else None for split in ("dev", "test")}
-    tasks = [
-        {"name": "intent", "kind": "sentence", "train": data, **splits},
-        {"name": "slots", "kind": "token", "train": data, **splits},
-    ]
-    return TrainConfig.from_dict({"output_dir": output, "tasks": tasks, **overrides})
+    if os.path.isdir(data):
+        if not is_joint_folder(data):
+            raise DataError("not a joint folder (train/seq.in, train/seq.out, train/label); use --config", data)
+        dev = dev or (data if os.path.isdir(os.path.join(data, "dev")) else None)
+        test = test or (data if os.path.isdir(os.path.join(data, "test")) else None)
+    elif not os.path.exists(data):
+        raise DataError("no such file or folder", data)
+    return infer_tasks(data, dev, test)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def snips_config(data: str, output: str, overrides: dict[str, Any]) -> Any:
+    """Tasks ``intent`` + ``slots`` on a joint folder (or the tasks of one file), with the CLI defaults."""
     from stmtl.config import TrainConfig
-    from stmtl.jsonio import to_json
-    from stmtl.training.run import train
+
+    return TrainConfig.from_dict({"output_dir": output, "tasks": data_tasks(data), **overrides})
+
+
+def train_config(args: argparse.Namespace) -> Any:
+    """The ``TrainConfig`` that ``stmtl train``'s arguments describe.
+
+    Raises:
+        ConfigError: If no run folder is given (neither ``--output`` nor the config's ``output_dir``), or
+            ``--dev``/``--test`` come with ``--config``.
+        DataError: If a data source is missing or carries no label columns.
+    """
+    from stmtl.config import ConfigError, TrainConfig
 
     overrides = _overrides(args)
     if args.config:
-        config = TrainConfig.from_yaml(args.config, output_dir=args.output, **overrides)
+        if args.dev or args.test:
+            raise ConfigError("--dev/--test go with --train or --data; a --config names each task's dev and test")
+        try:
+            return TrainConfig.from_yaml(args.config, output_dir=args.output, **overrides)
+        except ConfigError as error:
+            if args.output is None and str(error) == "missing config key 'output_dir'":
+                raise ConfigError(f"--output: no run folder given, and {args.config} sets no output_dir") from None
+            raise
+    if args.output is None:
+        raise ConfigError("--output: give the run folder (only a --config YAML can set output_dir instead)")
+    if args.data:
+        tasks = data_tasks(args.data, args.dev, args.test)
     else:
-        config = snips_config(args.data, args.output, overrides)
+        from stmtl.data.inferred_tasks import infer_tasks
+
+        tasks = infer_tasks(args.train, args.dev, args.test)
+    return TrainConfig.from_dict({"output_dir": args.output, "tasks": tasks, **overrides})
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from stmtl.jsonio import to_json
+    from stmtl.training.run import train
+
+    config = train_config(args)
     _, results = train(config, resume=args.resume, overwrite=args.overwrite)
-    print(to_json({"dev": results["dev"], "test": results["test"], "steps": results["steps"],
-                      "train_seconds": results["train_seconds"], "model": args.output}, indent=2))  # fmt: skip
+    summary = {key: results.get(key) for key in ("dev", "test", "steps", "train_seconds", "embedding_drift")}
+    print(to_json({**summary, "tasks": [task.name for task in config.tasks], "model": config.output_dir}, indent=2))
     return 0
 
 
@@ -202,15 +255,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _input_lines(path: str) -> Iterator[str]:
+    """The lines of ``--input``: a file, or standard input for ``-``; split as every data reader splits (not at
+    U+2028 or \\f)."""
+    from stmtl.data.lines import iter_lines, iter_stream_lines
+
+    return iter_stream_lines(sys.stdin.buffer, "<stdin>") if path == "-" else iter_lines(path)
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
+    import itertools
+
     from stmtl.data import read_lines
     from stmtl.jsonio import to_json_line
 
     if bool(args.texts) == bool(args.input):
-        raise ValueError("give texts as arguments or --input FILE (one of the two)")
-    texts = args.texts or read_lines(args.input)  # split as every data reader splits: not at U+2028 or \f
+        raise ValueError("give texts as arguments or --input FILE (one of the two; '-' reads standard input)")
+    # A file is read before the model loads, so that a bad one fails at once; standard input is read as it comes,
+    # one batch at a time (the tee keeps each batch's texts for printing).
+    source = _input_lines("-") if args.input == "-" else args.texts or read_lines(args.input)
     model = _load_model(args.model)
-    for text, result in zip(texts, model.iter_predict(texts, batch_size=args.batch_size)):
+    texts, to_predict = itertools.tee(source)
+    for text, result in zip(texts, model.iter_predict(to_predict, batch_size=args.batch_size)):
         print(to_json_line({"text": text, **result}, ensure_ascii=False), flush=False)
     return 0
 
@@ -218,13 +284,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from stmtl.data import read_lines
-
-    texts = read_lines(args.input)  # before loading the model: a bad input file fails at once
+    texts = list(_input_lines(args.input))  # before loading the model: a bad input file fails at once
     model = _load_model(args.model)
     embeddings = model.encode(texts, batch_size=args.batch_size, show_progress_bar=True)
     np.save(args.output, embeddings)
     print(f"{args.output}: {embeddings.shape[0]} embeddings of dimension {embeddings.shape[1]}")
+    return 0
+
+
+def cmd_fetch_data(args: argparse.Namespace) -> int:
+    from stmtl.fetch_data import fetch_data
+
+    fetch_data(args.output)
+    print(f"data in {args.output}: snips/ (JointBERT split), stsb/dev.tsv (STS Benchmark dev)")
     return 0
 
 
@@ -235,6 +307,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "predict": cmd_predict,
     "encode": cmd_encode,
+    "fetch-data": cmd_fetch_data,
 }
 
 

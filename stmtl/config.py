@@ -134,6 +134,9 @@ class TrainConfig:
     seed: int = option(42, "random seed (data order, initialisation, dropout)")
     report_to: Literal["none", "tensorboard"] = option("none", "experiment tracker")
     cpu: bool = option(False, "train on the CPU even if a GPU is present")
+    sts: str | None = option(
+        None, "STS TSV (sentence1, sentence2, score): at the end, STS Spearman of the trained and the source model"
+    )
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

@@ -28,10 +28,10 @@ SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def make_tokenizer() -> BertTokenizerFast:
-    """An uncased WordPiece tokenizer whose vocabulary splits unknown words into single-letter pieces."""
+def make_tokenizer(words: list[str] = WORDS) -> BertTokenizerFast:
+    """An uncased WordPiece tokenizer whose vocabulary holds ``words`` and splits others into single-letter pieces."""
     chars = string.ascii_lowercase + string.digits + string.punctuation
-    pieces = SPECIAL + sorted(set(WORDS)) + list(chars) + [f"##{c}" for c in string.ascii_lowercase + string.digits]
+    pieces = SPECIAL + sorted(set(words)) + list(chars) + [f"##{c}" for c in string.ascii_lowercase + string.digits]
     vocab = list(dict.fromkeys(pieces))
     backend = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]"))
     backend.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, handle_chinese_chars=True)
@@ -44,11 +44,9 @@ def make_tokenizer() -> BertTokenizerFast:
     return BertTokenizerFast(tokenizer_object=backend, model_max_length=64, do_lower_case=True)
 
 
-@pytest.fixture(scope="session")
-def tiny_backbone(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A plain Hugging Face folder: BERT with 2 layers, hidden size 32, random weights (seed 0)."""
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = make_tokenizer()
+def make_tiny_bert(folder: Path, words: list[str] = WORDS) -> str:
+    """Write a plain Hugging Face folder: BERT with 2 layers, hidden size 32, random weights (seed 0)."""
+    tokenizer = make_tokenizer(words)
     config = BertConfig(
         vocab_size=len(tokenizer),
         hidden_size=32,
@@ -61,6 +59,12 @@ def tiny_backbone(tmp_path_factory: pytest.TempPathFactory) -> str:
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A plain Hugging Face folder: BERT with 2 layers, hidden size 32, random weights (seed 0)."""
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
 @pytest.fixture(scope="session")

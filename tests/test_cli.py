@@ -178,3 +178,155 @@ def test_cli_predict_prints_valid_json_for_non_finite_scores(untrained, capsys, 
 
     (line,) = capsys.readouterr().out.splitlines()
     assert json.loads(line, parse_constant=refuse)["intent"]["score"] is None
+
+
+def test_cli_version_prints_package_version(capsys) -> None:
+    import stmtl
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"stmtl {stmtl.__version__}"
+
+
+def _write_jsonl(path, rows) -> str:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return str(path)
+
+
+def _toy_rows(label: bool = True, tokens: bool = True) -> list[dict]:
+    rows = []
+    for text, intent, tags in TOY:
+        row = {"text": text}
+        row.update({"label": intent} if label else {})
+        row.update({"tokens": text.split(), "tags": tags.split()} if tokens else {})
+        rows.append(row)
+    return rows
+
+
+def _write_conll(path) -> str:
+    sentences = ("".join(f"{w} {t}\n" for w, t in zip(text.split(), tags.split())) for text, _, tags in TOY)
+    path.write_text("\n".join(sentences))
+    return str(path)
+
+
+@pytest.fixture
+def captured_config(monkeypatch) -> list:
+    """Replaces training by recording the config ``stmtl train`` built."""
+    import stmtl.training.run
+
+    configs: list = []
+
+    def fake_train(config, **kwargs):
+        configs.append(config)
+        results = {"dev": {}, "test": {}, "steps": 0, "train_seconds": 0.0, "embedding_drift": None}
+        return None, results
+
+    monkeypatch.setattr(stmtl.training.run, "train", fake_train)
+    return configs
+
+
+@pytest.mark.parametrize(
+    ("source", "tasks"),
+    [
+        ("both.jsonl", [("intent", "sentence"), ("slots", "token")]),
+        ("intents.jsonl", [("intent", "sentence")]),
+        ("ner.conll", [("slots", "token")]),
+        ("multi.jsonl", [("labels", "multilabel")]),
+        ("folder", [("intent", "sentence"), ("slots", "token")]),
+    ],
+)
+def test_cli_train_infers_tasks_from_the_columns(source, tasks, tmp_path, captured_config) -> None:
+    files = {
+        "both.jsonl": lambda p: _write_jsonl(p, _toy_rows()),
+        "intents.jsonl": lambda p: _write_jsonl(p, _toy_rows(tokens=False)),
+        "ner.conll": _write_conll,
+        "multi.jsonl": lambda p: _write_jsonl(p, [{"text": t, "labels": [i, "any"]} for t, i, _ in TOY]),
+        "folder": write_joint_folder,
+    }
+    path = files[source](tmp_path / source)
+    for flag in ("--train", "--data"):
+        assert main(["train", flag, path, "--dev", path, "--output", str(tmp_path / "run")]) == 0
+        config = captured_config.pop()
+        assert [(task.name, task.kind) for task in config.tasks] == tasks
+        test = path if flag == "--data" and source == "folder" else None  # --data: a folder's own test split
+        assert all(task.train == path and task.dev == path and task.test == test for task in config.tasks)
+
+
+def test_cli_train_data_folder_uses_its_own_splits_unless_given(tmp_path, captured_config) -> None:
+    folder = write_joint_folder(tmp_path / "snips", splits=("train", "dev"))
+    other = _write_jsonl(tmp_path / "other.jsonl", _toy_rows())
+    assert main(["train", "--data", folder, "--output", str(tmp_path / "a")]) == 0
+    assert [(task.dev, task.test) for task in captured_config.pop().tasks] == [(folder, None)] * 2
+    assert main(["train", "--data", folder, "--test", other, "--output", str(tmp_path / "b")]) == 0
+    assert [(task.dev, task.test) for task in captured_config.pop().tasks] == [(folder, other)] * 2
+    assert main(["train", "--train", folder, "--output", str(tmp_path / "c")]) == 0  # --train: only what is given
+    assert [(task.dev, task.test) for task in captured_config.pop().tasks] == [(None, None)] * 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--train", "/no/such/train.jsonl", "--output", "OUT"], "/no/such/train.jsonl"),
+        (["--data", "/no/such/data.jsonl", "--output", "OUT"], "/no/such/data.jsonl"),
+        (["--train", "TMP/notes.md", "--output", "OUT"], "notes.md"),
+        (["--train", "TMP/unlabelled.jsonl", "--output", "OUT"], "unlabelled.jsonl:1"),
+        (["--train", "TMP/notes.md"], "--output"),
+        (["--config", "TMP/no_output.yaml"], "--output"),
+        (["--config", "TMP/no_output.yaml", "--dev", "TMP/notes.md", "--output", "OUT"], "--dev"),
+    ],
+)
+def test_cli_train_source_errors_one_line_naming_the_argument(argv, named, tmp_path, captured_config, capsys) -> None:
+    (tmp_path / "notes.md").write_text("hello\n")
+    (tmp_path / "unlabelled.jsonl").write_text('{"text": "no labels here"}\n')
+    (tmp_path / "no_output.yaml").write_text("tasks:\n  - {name: intent, kind: sentence, train: x.jsonl}\n")
+    argv = [arg.replace("TMP", str(tmp_path)).replace("OUT", str(tmp_path / "run")) for arg in argv]
+    assert main(["train", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("stmtl: error:") and "\n" not in err and named in err, err
+    assert not captured_config
+
+
+def test_cli_train_output_defaults_to_the_configs_output_dir(tmp_path, captured_config, capsys) -> None:
+    data = _write_jsonl(tmp_path / "intents.jsonl", _toy_rows(tokens=False))
+    config = tmp_path / "config.yaml"
+    tasks = f"tasks:\n  - {{name: intent, kind: sentence, train: {data}}}\n"
+    config.write_text(f"output_dir: {tmp_path / 'from-yaml'}\n{tasks}")
+    assert main(["train", "--config", str(config)]) == 0
+    assert captured_config.pop().output_dir == str(tmp_path / "from-yaml")
+    assert json.loads(capsys.readouterr().out)["model"] == str(tmp_path / "from-yaml")
+    assert main(["train", "--config", str(config), "--output", str(tmp_path / "flag")]) == 0
+    assert captured_config.pop().output_dir == str(tmp_path / "flag")  # the flag wins
+
+
+def test_cli_train_from_train_dev_test_files(tiny_backbone, tmp_path, capsys) -> None:
+    train_file = _write_jsonl(tmp_path / "train.jsonl", _toy_rows())
+    dev_file = _write_conll(tmp_path / "dev.conll")  # slots only: the intent task has no dev data
+    run = tmp_path / "run"
+    argv = ["train", "--train", train_file, "--dev", dev_file, "--test", train_file, "--output", str(run)]
+    assert main([*argv, "--backbone", tiny_backbone, "--cpu", "--max-steps", "3", "--batch-size", "4"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["tasks"] == ["intent", "slots"] and printed["model"] == str(run)
+    assert set(printed["dev"]) == {"slots"} and {"intent", "slots", "exact_match"} <= set(printed["test"])
+    assert printed["embedding_drift"]["texts"] == len(TOY)
+    assert json.loads((run / "results.json").read_text())["steps"] == 3
+
+
+def test_cli_predict_reads_stdin(untrained, capsys, monkeypatch) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("play a\u2028song\r\nbook a table\n".encode())))
+    assert main(["predict", "--model", untrained, "--input", "-"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["text"] for line in lines] == ["play a\u2028song", "book a table"]
+    assert {"intent", "ner"} <= set(lines[0])
+
+
+def test_cli_encode_reads_stdin(untrained, tmp_path, capsys, monkeypatch) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"play a song\nbook a table\nweather\n")))
+    assert main(["encode", "--model", untrained, "--input", "-", "--output", str(tmp_path / "e.npy")]) == 0
+    assert np.load(tmp_path / "e.npy").shape == (3, 32)

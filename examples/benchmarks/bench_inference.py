@@ -12,7 +12,7 @@ IOB2 slot tags): throughput does not depend on weight values. A child process th
 ``--rss-sentences`` texts through ``iter_predict`` (batch size: the first of ``--batch-sizes``) and samples its RSS.
 
 Usage:
-    HF_HUB_OFFLINE=1 python examples/benchmarks/bench_inference.py [--data ../shared/data/snips] [--model DIR]
+    HF_HUB_OFFLINE=1 python examples/benchmarks/bench_inference.py [--data data/snips] [--model DIR]
         [--sentences 2048] [--batch-sizes 32 128] [--repeats 5] [--rss-sentences 100000]
         [--device cpu|cuda] [--dtype float32|bfloat16] [--json]
 

@@ -17,7 +17,7 @@ command again, reading the cached Arrow files). A run reports:
   happen to include SNIPS's longest sentences peaks higher whatever the corpus size.
 
 Usage:
-    python examples/benchmarks/bench_scale.py --data ../shared/data/snips [--sizes 13084,100000,400000,1000000]
+    python examples/benchmarks/bench_scale.py --data data/snips [--sizes 13084,100000,400000,1000000]
         [--steps 50] [--json]
 
 JSON (last line with ``--json``): one record per run, and the goals' ratios.

@@ -11,7 +11,7 @@ sentences/s and their ratio are reported.
 the floor (intent accuracy ≥ 98.0, slot F1 ≥ 95.0, exact match ≥ 88.0) with its wall time.
 
 Usage:
-    python examples/benchmarks/bench_training.py --data ../shared/data/snips [--batch-size 32] [--steps 20]
+    python examples/benchmarks/bench_training.py --data data/snips [--batch-size 32] [--steps 20]
         [--repeats 5] [--mixed-precision no|bf16] [--run runs/snips] [--json]
 
 JSON (last line with ``--json``): ``train_vs_bare`` (goal ≥ 0.90), ``stmtl_sentences_per_s``,

@@ -6,7 +6,7 @@ The raw tags are the ones the token head hands to :func:`stmtl.bio.decode_entiti
 evaluation pass, so both figures come from one set of logits.
 
 Usage:
-    python examples/benchmarks/score_raw_tags.py --model runs/snips --data ../shared/data/snips [--split test]
+    python examples/benchmarks/score_raw_tags.py --model runs/snips --data data/snips [--split test]
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import codecs
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from stmtl.data.errors import DataError
 
@@ -38,26 +39,39 @@ def iter_lines(path: str | os.PathLike) -> Iterator[str]:
     """
     file = Path(path)
     _check_file(file)
-    line_no, offset = 0, 0
     with open(file, "rb") as handle:
-        for raw in handle:  # binary iteration splits on b"\n" only
-            start = offset
-            offset += len(raw)
-            if start == 0 and raw.startswith(codecs.BOM_UTF8):
-                raw, start = raw[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                # A lone "\r" before the bad byte ends a line of its own.
-                line = line_no + 1 + raw[: err.start].count(b"\r")
-                raise DataError(f"not valid UTF-8 (byte {start + err.start}: {err.reason})", file, line) from err
-            if text.endswith("\n"):
-                text = text[:-1]
-            if text.endswith("\r"):
-                text = text[:-1]
-            for part in text.split("\r") if "\r" in text else (text,):
-                line_no += 1
-                yield part
+        yield from iter_stream_lines(handle, file)
+
+
+def iter_stream_lines(handle: BinaryIO, name: str | os.PathLike) -> Iterator[str]:
+    """Yields the lines of an open binary stream (e.g. ``sys.stdin.buffer``) exactly as :func:`iter_lines` does.
+
+    Args:
+        handle: The stream, read one line at a time.
+        name: Where the stream comes from, named in errors (e.g. ``"<stdin>"``).
+
+    Raises:
+        DataError: If a line is not valid UTF-8, naming ``name`` and the line.
+    """
+    line_no, offset = 0, 0
+    for raw in handle:  # binary iteration splits on b"\n" only
+        start = offset
+        offset += len(raw)
+        if start == 0 and raw.startswith(codecs.BOM_UTF8):
+            raw, start = raw[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            # A lone "\r" before the bad byte ends a line of its own.
+            line = line_no + 1 + raw[: err.start].count(b"\r")
+            raise DataError(f"not valid UTF-8 (byte {start + err.start}: {err.reason})", name, line) from err
+        if text.endswith("\n"):
+            text = text[:-1]
+        if text.endswith("\r"):
+            text = text[:-1]
+        for part in text.split("\r") if "\r" in text else (text,):
+            line_no += 1
+            yield part
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:

@@ -87,7 +87,8 @@ def plot_losses(records: list[dict], path: str | Path) -> Path:
                 if _is_number(value):
                     series[str(task)].append((r["step"], value))
     fig, ax = plt.subplots(figsize=(8, 5))
-    _plot_lines(ax, series, linewidth=1.2)
+    few = any(len(points) < 20 for points in series.values())  # a short run: show the points, a line may be one
+    _plot_lines(ax, series, linewidth=1.2, **({"marker": "o", "markersize": 3} if few else {}))
     positive = [v for points in series.values() for _, v in points if v > 0]
     if positive and max(positive) / min(positive) > 100:
         ax.set_yscale("log")

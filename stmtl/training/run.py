@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from stmtl.heads import HEAD_TYPES, TaskHead
 from stmtl.jsonio import write_json
 from stmtl.model import MultiTaskSentenceTransformer
 from stmtl.training.checkpoint import checkpoint_path, save_model_into_run
+from stmtl.training.drift import check_sts_file, describe, measure_run_drift
 from stmtl.training.health import run_warnings
 from stmtl.training.run_folder import RunFolder
 from stmtl.training.streaming import StreamingTrainData, streaming_stream
@@ -105,6 +107,7 @@ def eval_sets(
 def setup(config: TrainConfig) -> MultiTaskTrainer:
     """Everything before the first step: accelerator, seed, data, label sets, model with heads, trainer."""
     check_output_dir(config.output_dir)
+    check_sts_file(config.sts)
     if config.report_to == "tensorboard":
         from accelerate.utils import is_tensorboard_available
 
@@ -173,7 +176,8 @@ def train(
 
     The run folder (``config.output_dir``) gets the best model by dev score at its root (a sentence-transformers
     folder: ``stmtl.load(output_dir)``), ``checkpoints/``, ``metrics.jsonl``, ``training_config.json``,
-    ``run.json``, ``results.json`` (dev and test metrics) and ``plots/``. The folder belongs to this run while it
+    ``run.json``, ``results.json`` (dev and test metrics, and the embedding drift: see
+    :mod:`stmtl.training.drift`) and ``plots/``. The folder belongs to this run while it
     trains (see :mod:`stmtl.training.run_folder`).
 
     Args:
@@ -182,14 +186,16 @@ def train(
         overwrite: Replace the run in the folder; it is removed once this run's first checkpoint exists.
 
     Returns:
-        The best model and ``{"dev": ..., "test": ..., "train_seconds": ..., "steps": ...}``.
+        The best model and ``{"dev": ..., "test": ..., "train_seconds": ..., "steps": ..., "embedding_drift": ...}``
+        (``embedding_drift`` on the main process only).
 
     Raises:
-        ConfigError: If the folder is locked by a running ``train``, holds another run (and neither ``resume`` nor
-            ``overwrite`` is given), or ``resume`` finds no checkpoint or changed settings.
+        ConfigError: If a config value is out of range, the folder is locked by a running ``train``, holds another
+            run (and neither ``resume`` nor ``overwrite`` is given), or ``resume`` finds no checkpoint or changed
+            settings.
     """
     config = dataclasses.replace(config)  # defaults are resolved on a copy: the caller's config stays as given
-    config.validate()
+    config.validate()  # a config built in Python (TrainConfig(...)) gets the checks from_dict/from_yaml make
     with RunFolder(config, resume=resume, overwrite=overwrite) as run:
         return _train_claimed(config, run)
 
@@ -236,11 +242,18 @@ def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSenten
         "warnings": warnings,
     }
     model.card_info = {
-        "training_config": config.to_dict(),
+        "training_config": trainer.resolved_config().to_dict(),
+        "example_texts": dev_sets[0].dataset[:3]["text"] if dev_sets else [],
         "metrics": {"dev": results["dev"], "test": results["test"]},
         "warnings": warnings,
     }
     if accelerator.is_main_process:
+        drift, split = measure_run_drift(config, model, dev_sets, test_sets)
+        results["embedding_drift"] = model.card_info["embedding_drift"] = drift
+        trainer._log({"type": "embedding_drift", "split": split, **drift})
+        if drift["warning"]:
+            logger.warning(drift["warning"])
+        print(describe(drift, split), file=sys.stderr)
         save_model_into_run(model, run_dir)
         write_json(run_dir / "results.json", results, indent=2, default=float)
         from stmtl.training.plots import plot_run

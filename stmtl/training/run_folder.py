@@ -54,10 +54,13 @@ PENDING_FILE = ".overwrite.json"
 REPLACED_METRICS = ".metrics.replaced.jsonl"
 """The old run's ``metrics.jsonl``, kept aside while an ``--overwrite`` run has no checkpoint yet."""
 RESUMABLE_KEYS = frozenset(
-    {"eval_batch_size", "log_every", "save_total_limit", "nan_patience", "early_stopping_patience", "report_to", "cpu"}
-)
+    {
+        "eval_batch_size", "log_every", "save_total_limit", "nan_patience", "early_stopping_patience", "report_to",
+        "cpu", "sts",
+    }
+)  # fmt: skip
 """Config keys ``--resume`` may change: they change logging, evaluation batching, checkpoint keeping, stopping
-rules or the device, not the optimization that the checkpoint continues."""
+rules, the device or the final STS check, not the optimization that the checkpoint continues."""
 
 
 class RunLock:

@@ -152,7 +152,7 @@ class MultiTaskTrainer:
                 self._probe_heads()
         accelerator, config = self.accelerator, self.config
         running: dict[str, list[float]] = {}
-        nonfinite_in_row = 0
+        nonfinite_in_row, progress = 0, float(self.state["epoch"])
         self.start_time = time.perf_counter()
         bar = tqdm(
             total=self.total_steps, initial=self.state["step"], desc="Training", unit="step",
@@ -191,11 +191,12 @@ class MultiTaskTrainer:
                 bar.update(1)
                 bar.set_postfix({task: f"{sum(v[-20:]) / len(v[-20:]):.3f}" for task, v in running.items()})
                 step = self.state["step"]
+                progress = epoch + position / max(1, self.epoch_lengths[epoch])
                 if config.grad_cosine_every and step % config.grad_cosine_every == 0 and len(self.probes) > 1:
                     pairs = task_gradient_cosines(self.unwrapped, self.probes, accelerator.device)
                     self._log({"type": "grad_cosine", "step": step, "pairs": pairs})
                 if step % config.log_every == 0:
-                    self._log_train(running, epoch + position / max(1, self.epoch_lengths[epoch]))
+                    self._log_train(running, progress)
                     running = {}
                 if self._should_evaluate(step) and self._evaluate_and_checkpoint():
                     stop = True
@@ -205,6 +206,8 @@ class MultiTaskTrainer:
             else:
                 self.state["epoch"], self.state["batches_done"] = epoch + 1, 0
         bar.close()
+        if running:  # the last, partial window: a run shorter than log_every steps still gets its loss record
+            self._log_train(running, progress)
         if self.last_evaluated_step != self.state["step"] or self.state["best_checkpoint"] is None:
             self._evaluate_and_checkpoint(force=True)
         self.state["train_seconds"] = round(time.perf_counter() - self.start_time, 1)

@@ -178,3 +178,13 @@ def test_trainer_refuses_interleaved_task_with_nothing_to_train(tiny_backbone, t
         train(config)
     _, results = train(toy_config(tmp_path / "joint", tiny_backbone, freeze="backbone,head:intent", epochs=1))
     assert results["steps"] > 0  # in joint mode the slots loss reaches the slots head on every batch
+
+
+@pytest.mark.parametrize(("max_steps", "logged"), [(3, [3]), (7, [5, 7])])
+def test_trainer_logs_the_last_partial_window_so_short_runs_get_a_loss_curve(
+    tiny_backbone, tmp_path, max_steps, logged
+) -> None:
+    train(toy_config(tmp_path, tiny_backbone, max_steps=max_steps, log_every=5, eval_every=None))
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in records if record["type"] == "train"] == logged
+    assert (tmp_path / "plots" / "loss.png").read_bytes().startswith(b"\x89PNG")

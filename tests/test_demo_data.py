@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import re
+
+from stmtl.bio import validate_tag
+from stmtl.demo_data import (
+    INTENT_TEMPLATES,
+    SLOT_VALUES,
+    UNSEEN,
+    Expected,
+    assistant_rows,
+    check_predictions,
+    expected_answer,
+    intent_rows,
+    ner_rows,
+)
+
+
+def test_demo_data_rows_are_deterministic_and_consistent() -> None:
+    rows = assistant_rows(40, seed=3)
+    assert rows == assistant_rows(40, seed=3) != assistant_rows(40, seed=4)
+    assert [row["label"] for row in rows[:4]] == sorted(INTENT_TEMPLATES)  # intents in turn: balanced
+    for row in rows + ner_rows(20):
+        assert len(row["tokens"]) == len(row["tags"]) and all(validate_tag(tag) is None for tag in row["tags"])
+    assert all(row["text"] == " ".join(row["tokens"]) for row in rows)
+    assert intent_rows(3, seed=3) == [{"text": row["text"], "label": row["label"]} for row in rows[:3]]
+
+
+def test_demo_data_unseen_requests_are_never_generated_and_use_new_values() -> None:
+    generated = {row["text"] for row in assistant_rows(5_000, seed=0)}
+    known = {value for values in SLOT_VALUES.values() for value in values}
+    for item in UNSEEN:
+        assert item.text not in generated
+        assert item.intent in INTENT_TEMPLATES and all(slot in SLOT_VALUES for slot, _ in item.slots)
+        assert all(re.search(rf"\b{re.escape(text)}\b", item.text) for _, text in item.slots)
+    new_values = [text for item in UNSEEN for _, text in item.slots if text not in known]
+    assert len(new_values) >= len(UNSEEN)  # every request brings at least one slot value never trained on
+
+
+def test_demo_data_expected_answer_and_check() -> None:
+    tags = ["O", "O", "O", "B-time", "I-time"]
+    row = {"text": "wake me at 7 am", "label": "SetAlarm", "tokens": "wake me at 7 am".split(), "tags": tags}
+    want = expected_answer(row)
+    assert want == Expected("wake me at 7 am", "SetAlarm", (("time", "7 am"),))
+    right = {"intent": {"label": "SetAlarm"}, "slots": [{"label": "time", "text": "7 am"}]}
+    wrong_span = {"intent": {"label": "SetAlarm"}, "slots": [{"label": "time", "text": "7"}]}
+    wrong_intent = {"intent": {"label": "PlayMusic"}, "slots": [{"label": "time", "text": "7 am"}]}
+    extra = {"intent": {"label": "SetAlarm"}, "slots": [*right["slots"], {"label": "date", "text": "me"}]}
+    assert check_predictions([right, wrong_span, wrong_intent, extra], [want] * 4) == [True, False, False, False]
