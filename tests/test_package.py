@@ -40,6 +40,8 @@ def test_package_train_from_python(tiny_backbone, tmp_path) -> None:
     settings = {"backbone": tiny_backbone, "max_steps": 2, "batch_size": 4, "cpu": True, "preserve_embeddings": 1.0}
     config = stmtl.TrainConfig(output_dir=str(tmp_path / "run"), tasks=tasks, **settings)
     model, results = stmtl.train(config)
-    assert config.encoder_dropout == 0.0  # validated as from_dict would: distillation turns encoder dropout off
+    saved = json.loads((tmp_path / "run" / "training_config.json").read_text())
+    assert saved["encoder_dropout"] == 0.0  # validated as from_dict would: distillation turns encoder dropout off
+    assert config.encoder_dropout is None  # on a copy: the caller's config stays as given
     assert results["steps"] == 2 and set(model.heads) == {"intent", "slots"}
     assert stmtl.load(tmp_path / "run").predict(["play music by adele"])[0]["intent"]["label"] in data.unique("label")
