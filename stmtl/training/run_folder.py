@@ -244,6 +244,7 @@ class RunFolder:
         if resume and overwrite:
             raise ConfigError("give --resume (continue the run) or --overwrite (replace it), not both")
         self.config, self.resume, self.overwrite = config, resume, overwrite
+        self.requested = comparable_config(config.to_dict())  # as given, before the run resolves its defaults
         self.run_dir = Path(config.output_dir)
         self.main = _is_main_process()
         self.lock = RunLock(self.run_dir)
@@ -324,8 +325,7 @@ class RunFolder:
             pending = _read_json(self.run_dir / PENDING_FILE)
             write_json(self.run_dir / PENDING_FILE, {**pending, "training_config": resolved}, default=str)
             return
-        requested = comparable_config(self.config.to_dict())
-        write_json(self.run_dir / RUN_FILE, {"run_id": self.run_id, "config": requested})
+        write_json(self.run_dir / RUN_FILE, {"run_id": self.run_id, "config": self.requested})
         write_json(self.run_dir / CONFIG_FILE, resolved, indent=2)
 
     def __exit__(
