@@ -62,19 +62,19 @@ class SentenceClassificationHead(TaskHead):
         return sorted(cls.distinct_values(dataset, "label"))
 
     def prepare_training(self, dataset: datasets.Dataset | datasets.IterableDataset) -> None:
-        """Set the label prior of the logit-adjusted loss from the ``label`` counts (the first 100k rows of a
-        streamed source); add-one smoothing keeps a label absent from the data finite."""
+        """Set the label prior of the logit-adjusted loss from the ``label`` counts; add-one smoothing keeps a label
+        absent from the data finite. A streamed source is not read ahead for its counts: the prior stays uniform
+        (plain cross-entropy)."""
         import pyarrow.compute as pc
 
+        if isinstance(dataset, datasets.IterableDataset):
+            self.log_prior = None
+            return
         counts = dict.fromkeys(self.labels, 1.0)
-        rows = 0
         for batch in dataset.with_format("arrow").iter(batch_size=100_000):
             for entry in pc.value_counts(batch.column("label").combine_chunks()).to_pylist():
                 if entry["values"] in counts:
                     counts[entry["values"]] += entry["counts"]
-            rows += batch.num_rows
-            if isinstance(dataset, datasets.IterableDataset) and rows >= 100_000:
-                break
         prior = torch.tensor([counts[label] for label in self.labels]) / sum(counts.values())  # (num_labels,)
         self.log_prior = prior.log().to(self.classifier[-1].weight.device)
 
