@@ -7,10 +7,12 @@ and then serializes with ``allow_nan=False``.
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import os
 import tempfile
+from pathlib import Path
 from typing import Any
 
 _LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -75,3 +77,27 @@ def write_json(path: str | os.PathLike, value: Any, **kwargs: Any) -> None:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    """Read a JSON Lines file such as a run's ``metrics.jsonl``.
+
+    Args:
+        path: Path to the JSON-lines file.
+
+    Returns:
+        The JSON objects in file order; blank, unparseable (e.g. truncated) and non-object lines are skipped.
+    """
+    records = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return records

@@ -97,7 +97,7 @@ def embedding_drift(
         warning = (
             f"encode() embeddings moved far from the source model's (mean cosine {mean_cosine:.2f} < {WARN_BELOW} "
             "on the same texts): similarity search with this model differs from the source model's; train with "
-            "--preserve-embeddings 3 to keep them"
+            "--preserve-embeddings 1 (the default from 2,000 training rows) to keep them"
         )
     return {
         "mean_cosine": mean_cosine,

@@ -7,9 +7,10 @@ the dev scores of the best model and the training losses of ``metrics.jsonl``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from stmtl.jsonio import read_metrics
 
 NEAR_CHANCE = 0.25
 """A task is near chance when its dev score covers less than this share of the way from chance to perfect."""
@@ -28,9 +29,7 @@ def task_losses(metrics_file: str | Path) -> dict[str, tuple[float, float, int]]
     first: dict[str, float] = {}
     last: dict[str, tuple[float, int]] = {}
     path = Path(metrics_file)
-    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-    for line in lines:
-        record = json.loads(line)
+    for record in read_metrics(path) if path.is_file() else []:
         if record.get("type") == "probe":
             for task, losses in record["loss"].items():
                 first.setdefault(task, losses["loss_start"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -13,6 +12,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from stmtl.jsonio import read_metrics  # noqa: E402
 
 OTHER_LABEL = "(other)"
 
@@ -29,30 +30,6 @@ def _save(fig: Any, path: str | Path) -> Path:
     finally:
         plt.close(fig)
     return path
-
-
-def read_metrics(path: str | Path) -> list[dict]:
-    """Read a ``metrics.jsonl`` file.
-
-    Args:
-        path: Path to the JSON-lines file.
-
-    Returns:
-        The JSON objects in file order; blank, unparseable (e.g. truncated) and non-object lines are skipped.
-    """
-    records = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-    return records
 
 
 def _of_type(records: list[dict], kind: str) -> list[dict]:

@@ -46,3 +46,21 @@ def test_run_warnings_use_the_probe_loss_as_the_start(tmp_path) -> None:
     assert run_warnings(Model(), {"intent": {"accuracy": 0.9}}, metrics) == [
         warning.replace("dev accuracy 0.340 is near chance (0.250) and ", "")
     ]
+
+
+def test_run_warnings_skip_a_line_cut_short_by_a_killed_run(tmp_path) -> None:
+    class Head:
+        selection_key = "accuracy"
+
+        def chance_level(self) -> float:
+            return 0.25
+
+    class Model:
+        heads = {"intent": Head()}
+
+    metrics = tmp_path / "metrics.jsonl"
+    lines = ['{"type": "train", "step": 20, "loss": {"intent": 1.38}}', '{"type": "train", "st',
+             '{"type": "train", "step": 40, "loss": {"intent": 1.37}}']  # fmt: skip
+    metrics.write_text("\n".join(lines) + "\n")
+    (warning,) = run_warnings(Model(), {"intent": {"accuracy": 0.9}}, metrics)
+    assert "1.380 -> 1.370 in 40 steps" in warning
