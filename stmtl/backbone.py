@@ -10,6 +10,7 @@ from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 from torch import nn
 
+from stmtl.heads import TaskHead
 from stmtl.hub import hub_id_of_path, is_hub_id, repo_id, resolve_model_path
 
 DEFAULT_BACKBONE_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -54,7 +55,6 @@ def encoder_modules(
         OSError: If downloading a hub id fails.
         ValueError: If the backbone already carries task heads or does not start with a ``Transformer``.
     """
-    from stmtl.heads import TaskHead
 
     if isinstance(backbone, SentenceTransformer):
         modules = list(backbone)
@@ -97,3 +97,25 @@ def backbone_name(backbone: str | os.PathLike | SentenceTransformer | None) -> s
     except (ImportError, OSError):
         pass
     return hub_id_of_path(path) or os.path.abspath(path)
+
+
+def saved_heads(backbone: str | os.PathLike | SentenceTransformer | None) -> dict[str, TaskHead]:
+    """The task heads of a saved stmtl model named as a backbone (loaded with :func:`stmtl.load`'s checks).
+
+    Args:
+        backbone: As for :func:`encoder_modules`.
+
+    Returns:
+        The heads by task name; empty for ``None``, a ``SentenceTransformer`` or a folder without ``heads.json``
+        entries.
+    """
+    from stmtl.model_format import HEADS_FILE, read_head_entries
+
+    if backbone is None or isinstance(backbone, SentenceTransformer):
+        return {}
+    folder = resolve_model_path(backbone)
+    if not read_head_entries(os.path.join(folder, HEADS_FILE)):
+        return {}
+    from stmtl.loading import load
+
+    return dict(load(folder, device="cpu").heads)

@@ -110,13 +110,25 @@ def build_parser() -> argparse.ArgumentParser:
     sts.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default: 64)")
     sts.add_argument("--output-json", help="also write the scores to this JSON file")
 
-    compare = commands.add_parser("compare", help="single-task vs multi-task vs frozen vs preservation table")
+    from stmtl.compare import DEFAULT_VARIANTS, variants
+
+    compare = commands.add_parser(
+        "compare", help="ablation table: single- vs multi-task, freezing, preservation, transfer learning"
+    )
     compare.add_argument("--data", required=True, help="joint folder with train/dev/test")
     compare.add_argument("--sts", help="STS TSV for embedding quality (e.g. STS-B dev)")
     compare.add_argument("--output", required=True, help="folder for each variant's run and the table")
-    compare.add_argument("--overwrite", action="store_true", help="replace the variants' runs of an earlier compare")
     compare.add_argument(
-        "--preserve-weight", type=float, default=3.0, help="distillation weight (default: 3, chosen on SNIPS dev)"
+        "--overwrite", action="store_true",
+        help="train every variant anew (default: a finished run with the same settings is read back)",
+    )  # fmt: skip
+    compare.add_argument(
+        "--variants", default=",".join(DEFAULT_VARIANTS),
+        help=f"comma-separated variant keys, or all (default: {','.join(DEFAULT_VARIANTS)}); "
+        f"keys: {', '.join(variants('', 0, 0))}",
+    )  # fmt: skip
+    compare.add_argument(
+        "--preserve-weight", type=float, default=1.0, help="distillation weight (default: 1, the training default)"
     )
     compare.set_defaults(config_keys=add_config_flags(compare, COMPARE_KEYS))
 
@@ -248,7 +260,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     rows = compare(
         args.data, args.sts, args.output, _overrides(args), preserve_weight=args.preserve_weight,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, keys=[key.strip() for key in args.variants.split(",") if key.strip()],
     )  # fmt: skip
     print(markdown_table(rows))
     print(f"table, JSON and chart in {args.output}/comparison.{{md,json,png}}")

@@ -1,34 +1,91 @@
-"""The multi-task vs single-task ablation behind the README's answers on freezing and transfer learning.
+"""The ablations behind the README's answers on multi-task learning, freezing and transfer learning.
 
-With one budget and seed, trains on a joint folder (e.g. SNIPS): single-task intent, single-task slots,
-multi-task, multi-task with a frozen backbone, and multi-task with embedding preservation; then reports each
-variant's dev/test task metrics, STS Spearman of its ``encode()`` embeddings, and inference cost per sentence.
+With one budget and seed, trains variants on a joint folder (e.g. SNIPS) and reports each one's dev/test task
+metrics, STS Spearman of its ``encode()`` embeddings, and inference cost per sentence. Variants
+(:func:`variants`, by key):
+
+- ``intent``, ``slots``, ``multi``: single-task intent, single-task slots, multi-task (no preservation);
+- ``frozen``: multi-task on a frozen backbone; ``preserve``: multi-task with embedding preservation;
+- ``dropout0``: multi-task with encoder dropout 0, the like-for-like baseline of ``preserve`` (distillation turns
+  the encoder's dropout off);
+- transfer-learning recipes, all multi-task: ``random-heads`` (no LP-FT head probe), ``bottom-frozen``
+  (embeddings and layers 0-3 frozen), ``llrd`` (layer-wise learning-rate decay 0.9);
+- adding a task to a finished single-task model (the ``intent`` or ``slots`` run is the backbone, its head goes
+  on training): ``add-slots`` / ``add-intent`` with nothing frozen, ``add-slots-keep`` / ``add-slots-drop`` with
+  ``head:intent`` frozen and its loss kept / dropped, ``add-intent-keep`` / ``add-intent-drop`` likewise for
+  ``head:slots``.
+
+A variant whose folder holds a finished run with the same settings is read back, not trained again, so a later
+call with more variants adds rows to the same table.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 from stmtl.config import TrainConfig
-from stmtl.data import read_task_data
-from stmtl.jsonio import write_json
-from stmtl.sts import evaluate_sts
-from stmtl.training.run import train
+
+DEFAULT_VARIANTS = ("intent", "slots", "multi", "frozen", "preserve")
+"""What ``stmtl compare`` runs without ``--variants``."""
 
 
 def variants(data: str, preserve_weight: float, frozen_lr_heads: float) -> dict[str, dict[str, Any]]:
-    """Config overrides and tasks of every variant."""
+    """Every variant by key: its row name, ``TrainConfig`` overrides, and ``start_from``, the key of the variant
+    whose trained model it starts from (its backbone), if any."""
     intent = {"name": "intent", "kind": "sentence", "train": data, "dev": data, "test": data}
     slots = {"name": "slots", "kind": "token", "train": data, "dev": data, "test": data}
-    return {
-        "single-task intent": {"tasks": [intent], "preserve_embeddings": 0.0},
-        "single-task slots": {"tasks": [slots], "preserve_embeddings": 0.0},
-        "multi-task": {"tasks": [intent, slots], "preserve_embeddings": 0.0},
-        "multi-task, frozen backbone": {"tasks": [intent, slots], "freeze": "backbone", "lr_heads": frozen_lr_heads},
-        "multi-task + preservation": {"tasks": [intent, slots], "preserve_embeddings": preserve_weight},
-    }
+    both = {"tasks": [intent, slots], "preserve_embeddings": 0.0}
+    table = {
+        "intent": {"name": "single-task intent", "tasks": [intent], "preserve_embeddings": 0.0},
+        "slots": {"name": "single-task slots", "tasks": [slots], "preserve_embeddings": 0.0},
+        "multi": {"name": "multi-task", **both},
+        "frozen": {"name": "multi-task, frozen backbone", **both, "freeze": "backbone", "lr_heads": frozen_lr_heads},
+        "preserve": {"name": "multi-task + preservation", **both, "preserve_embeddings": preserve_weight},
+        "dropout0": {"name": "multi-task, encoder dropout 0", **both, "encoder_dropout": 0.0},
+        "random-heads": {"name": "multi-task, random heads (no LP-FT probe)", **both, "head_init": "random"},
+        "bottom-frozen": {
+            "name": "multi-task, embeddings + layers 0-3 frozen", **both, "freeze": "embeddings,layers:0-3"
+        },
+        "llrd": {"name": "multi-task, layer-wise LR decay 0.9", **both, "layer_lr_decay": 0.9},
+    }  # fmt: skip
+    for first, added in (("intent", "slots"), ("slots", "intent")):
+        start = {**both, "start_from": first}
+        table[f"add-{added}"] = {"name": f"{first} model + {added}", **start}
+        for loss in ("keep", "drop"):
+            kept = "kept" if loss == "keep" else "dropped"
+            table[f"add-{added}-{loss}"] = {
+                "name": f"{first} model + {added}, head:{first} frozen, its loss {kept}",
+                **start, "freeze": f"head:{first}", "frozen_head_loss": loss,
+            }  # fmt: skip
+    return table
+
+
+def selected_variants(table: dict[str, dict[str, Any]], keys: list[str] | None) -> list[str]:
+    """The keys to run, in table order, with the variants they start from added.
+
+    Raises:
+        ValueError: Naming an unknown key and the known ones.
+    """
+    wanted = set(table) if keys == ["all"] else set(keys or DEFAULT_VARIANTS)
+    if unknown := sorted(wanted - set(table)):
+        raise ValueError(f"--variants: unknown {unknown}; known: all, {', '.join(table)}")
+    wanted |= {table[key]["start_from"] for key in wanted if "start_from" in table[key]}
+    return [key for key in table if key in wanted]
+
+
+def finished_results(folder: Path, config: TrainConfig) -> dict[str, Any] | None:
+    """The results of a finished run in ``folder`` with the same settings as ``config``, else ``None``."""
+    from stmtl.training.run_folder import changed_keys, comparable_config
+
+    try:
+        saved = json.loads((folder / "run.json").read_text(encoding="utf-8"))["config"]
+        results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return None if changed_keys(saved, comparable_config(config.to_dict())) else results
 
 
 def seconds_per_sentence(model: Any, texts: list[str], repeats: int = 3) -> float:
@@ -50,6 +107,7 @@ def compare(
     preserve_weight: float = 3.0,
     frozen_lr_heads: float = 1e-2,
     overwrite: bool = False,
+    keys: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Train every variant and collect its row of the comparison table.
 
@@ -60,13 +118,22 @@ def compare(
         overrides: Shared ``TrainConfig`` values (the budget: epochs, seed, ...).
         preserve_weight: Weight of the preservation variant.
         frozen_lr_heads: Head learning rate when the backbone is frozen (heads alone can take a larger step).
-        overwrite: Replace the variants' runs of an earlier call (else their folders refuse a new run).
+        overwrite: Train every variant anew, replacing the runs of an earlier call (else a finished run with the
+            same settings is read back, and one with other settings refuses a new run).
+        keys: Variant keys (see :func:`variants`), ``["all"]``, or ``None`` for :data:`DEFAULT_VARIANTS`.
 
     Returns:
         One row per variant, plus a first row for the untouched backbone's STS score.
     """
     from stmtl.builder import build
+    from stmtl.data import read_task_data
+    from stmtl.jsonio import write_json
+    from stmtl.loading import load
+    from stmtl.sts import evaluate_sts
+    from stmtl.training.run import train
 
+    table = variants(data, preserve_weight, frozen_lr_heads)
+    chosen = selected_variants(table, keys)
     output = Path(output_dir)
     test_texts = read_task_data(data, split="test")["text"][:512]
     rows: list[dict[str, Any]] = []
@@ -75,11 +142,19 @@ def compare(
         rows.append(
             {"variant": "source backbone (no training)", "sts_spearman": evaluate_sts(source, sts)["spearman"]}
         )
-    for name, values in variants(data, preserve_weight, frozen_lr_heads).items():
-        folder = output / name.replace(" ", "_").replace(",", "").replace("+", "plus")
+    for key in chosen:
+        values = dict(table[key])
+        name = values.pop("name")
+        if "start_from" in values:
+            values["backbone"] = str(output / values.pop("start_from"))
+        folder = output / key
         config = TrainConfig.from_dict({**(overrides or {}), **values, "output_dir": str(folder)})
-        model, results = train(config, overwrite=overwrite)
-        row: dict[str, Any] = {"variant": name, "train_seconds": results["train_seconds"]}
+        results = None if overwrite else finished_results(folder, config)
+        if results is None:
+            model, results = train(config, overwrite=overwrite)
+        else:
+            model = load(folder)
+        row: dict[str, Any] = {"variant": name, "key": key, "train_seconds": results["train_seconds"]}
         for split in ("dev", "test"):  # train() scored the best checkpoint on both splits already
             for task, value in results[split].items():
                 if isinstance(value, dict):

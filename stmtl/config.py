@@ -73,7 +73,11 @@ class TrainConfig:
 
     output_dir: str
     tasks: list[TaskConfig] = field(default_factory=list)
-    backbone: str | None = option(None, "local sentence-transformers or Hugging Face folder; none: all-MiniLM-L6-v2")
+    backbone: str | None = option(
+        None,
+        "local sentence-transformers or Hugging Face folder, or a saved stmtl model (its heads of the configured "
+        "task names train on); none: all-MiniLM-L6-v2",
+    )
     mode: Literal["joint", "interleave"] = option(
         "joint", "joint: tasks sharing a training source share batches; interleave: one task per batch"
     )
@@ -104,6 +108,11 @@ class TrainConfig:
         "none",
         "parameters to freeze: none, all, backbone, embeddings, layers:A-B, layers:N, head:<task>, "
         "or a comma-separated combination",
+    )
+    frozen_head_loss: Literal["keep", "drop"] = option(
+        "keep",
+        "a head frozen by head:<task>: keep its loss (the encoder learns to keep serving the fixed head) or drop it "
+        "(the task is only evaluated)",
     )
     unfreeze_every: int | None = option(None, "gradual unfreezing: one more encoder layer every N steps")
     loss_weighting: Literal["static", "uncertainty"] = option(

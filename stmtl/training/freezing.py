@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sentence_transformers import SentenceTransformer
 from torch import nn
 
+from stmtl.config import ConfigError
 from stmtl.model import MultiTaskSentenceTransformer
 
 _LAYERS = re.compile(r"^layers:(\d+)(?:-(\d+))?$")
@@ -127,6 +129,30 @@ def apply_freeze(model: MultiTaskSentenceTransformer, policy: str) -> list[str]:
     for _, parameter in named:
         parameter.requires_grad_(id(parameter) not in frozen)
     return [name for name, parameter in named if id(parameter) in frozen]
+
+
+def loss_tasks(model: MultiTaskSentenceTransformer, streams: list[Any], frozen_head_loss: str) -> dict[int, list[str]]:
+    """Per stream (by ``id``), the tasks whose losses train the model.
+
+    A head frozen by ``head:<task>`` keeps its loss by default (``"keep"``): its weights stay fixed and the encoder
+    learns to keep serving them, which is what holds the frozen task's accuracy while other tasks move the encoder.
+    Under ``"drop"`` its loss is not computed: the task is only evaluated, and its accuracy follows the encoder.
+
+    Raises:
+        ConfigError: If dropping the frozen heads' losses leaves a stream with no loss at all.
+    """
+    out = {}
+    for stream in streams:
+        tasks = list(stream.tasks)
+        if frozen_head_loss == "drop":
+            tasks = [task for task in tasks if any(p.requires_grad for p in model.heads[task].parameters())]
+            if not tasks:
+                raise ConfigError(
+                    f"frozen_head_loss 'drop': the training data of {'+'.join(stream.tasks)} has only frozen heads, "
+                    "so it would train nothing; keep their loss, or unfreeze a head"
+                )
+        out[id(stream)] = tasks
+    return out
 
 
 class GradualUnfreezer:

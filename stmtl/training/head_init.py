@@ -16,6 +16,7 @@ CPU); the head steps take about a second.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,9 @@ LR = 1e-2
 reached within a few hundred steps."""
 
 
-def fit_heads(model: Any, streams: list[Any], seed: int, batch_size: int = 128) -> dict[str, dict[str, float]]:
+def fit_heads(
+    model: Any, streams: list[Any], seed: int, batch_size: int = 128, skip: Collection[str] = ()
+) -> dict[str, dict[str, float]]:
     """Fit every head whose parameters train (``requires_grad``) on features of the current, frozen encoder.
 
     The global random state is left as it was, so the run that follows draws the same batches and dropout masks
@@ -49,6 +52,7 @@ def fit_heads(model: Any, streams: list[Any], seed: int, batch_size: int = 128) 
         streams: Training streams (``tasks`` and ``rows(indices)``, with encoded rows and the heads' targets).
         seed: Seed of the row sample and of the probe's shuffling and dropout.
         batch_size: Texts per encoder pass.
+        skip: Tasks whose heads are fitted already (continued from a saved model): left as they are.
 
     Returns:
         Per fitted task, the probe's loss on its cached items before and after fitting (``{"loss_start",
@@ -59,7 +63,7 @@ def fit_heads(model: Any, streams: list[Any], seed: int, batch_size: int = 128) 
         torch.manual_seed(seed)
         for stream in streams:
             heads = [model.heads[task] for task in stream.tasks]
-            heads = [head for head in heads if any(p.requires_grad for p in head.parameters())]
+            heads = [h for h in heads if h.task not in skip and any(p.requires_grad for p in h.parameters())]
             if not heads:
                 continue
             inputs = _head_inputs(model, stream, heads, seed, batch_size)

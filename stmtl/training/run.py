@@ -14,6 +14,7 @@ from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import set_seed
 
+from stmtl.backbone import saved_heads
 from stmtl.builder import build
 from stmtl.config import ConfigError, TaskConfig, TrainConfig
 from stmtl.data import read_task_data
@@ -68,11 +69,17 @@ def group_by_source(tasks: list[TaskConfig], key: str, joint: bool) -> list[list
     return groups
 
 
-def make_heads(config: TrainConfig, train_data: dict[str, datasets.Dataset], dim: int) -> list[TaskHead]:
+def make_heads(
+    config: TrainConfig, train_data: dict[str, datasets.Dataset], dim: int, saved: dict[str, TaskHead] | None = None
+) -> list[TaskHead]:
     """One head per task, in config order, with the labels found in its training data unless the config fixes them.
 
+    A task with a head in ``saved`` (the backbone is a saved stmtl model) continues that head: same kind, weights
+    and label set.
+
     Raises:
-        ConfigError: If a task's training data lacks the columns its head reads labels from.
+        ConfigError: If a task's training data lacks the columns its head reads labels from, or a saved head does
+            not fit its task (another kind, or labels it lacks).
     """
     heads = []
     for task in config.tasks:
@@ -82,11 +89,31 @@ def make_heads(config: TrainConfig, train_data: dict[str, datasets.Dataset], dim
             raise ConfigError(
                 f"task {task.name!r} ({task.kind}) needs column(s) {missing} in its training data {task.train!r}"
             )
-        labels = task.labels or cls.labels_from_data(data)
-        heads.append(cls(task.name, labels, dim, dropout=task.dropout, hidden_features=task.hidden_features))
+        if task.name in (saved or {}):
+            heads.append(continued_head(saved[task.name], task, cls, data))
+        else:
+            labels = task.labels or cls.labels_from_data(data)
+            heads.append(cls(task.name, labels, dim, dropout=task.dropout, hidden_features=task.hidden_features))
         heads[-1].warn_if_too_few_labels()
         heads[-1].prepare_training(data)
     return heads
+
+
+def continued_head(head: TaskHead, task: TaskConfig, cls: type[TaskHead], data: datasets.Dataset) -> TaskHead:
+    """A saved head that goes on training for ``task``, checked against the task's kind and labels."""
+    if type(head) is not cls:
+        raise ConfigError(
+            f"task {task.name!r} is of kind {task.kind!r}, but the backbone's head {task.name!r} is a "
+            f"{type(head).__name__}; give the task another name to train a new head"
+        )
+    if task.labels is not None and list(task.labels) != list(head.labels):
+        raise ConfigError(f"task {task.name!r}: labels differ from the label set of the backbone's head")
+    if unknown := sorted(set(cls.labels_from_data(data)) - set(head.labels)):
+        raise ConfigError(
+            f"task {task.name!r}: the backbone's head lacks label(s) {unknown[:5]} of the training data "
+            f"{task.train!r}; give the task another name to train a new head"
+        )
+    return head
 
 
 def eval_sets(
@@ -138,12 +165,16 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
     model = build([], backbone=config.backbone, device=str(accelerator.device))
     if config.max_seq_length:
         model.max_seq_length = config.max_seq_length
-    for head in make_heads(config, raw_train, model.get_embedding_dimension()):
+    saved = saved_heads(config.backbone)
+    for head in make_heads(config, raw_train, model.get_embedding_dimension(), saved):
         model.append(head)
+    continued = [task.name for task in config.tasks if task.name in saved]
+    if continued:
+        logger.info("continuing the saved head(s) of %s from %s", ", ".join(continued), config.backbone)
     model.to(accelerator.device)
     dev_sets = eval_sets(config, "dev", model, accelerator)
     return MultiTaskTrainer(model, config, train_data(config, train_groups, raw_train, model, accelerator), dev_sets,
-                            accelerator)  # fmt: skip
+                            accelerator, fitted_heads=continued)  # fmt: skip
 
 
 def train_data(

@@ -8,6 +8,7 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from stmtl.model import MultiTaskSentenceTransformer
 from stmtl.training.accumulation import end_epoch_with_step, steps_in_epochs
 from stmtl.training.checkpoint import checkpoint_name, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from stmtl.training.diagnostics import stop_unreached_parameters, task_gradient_cosines
-from stmtl.training.freezing import GradualUnfreezer, apply_freeze
+from stmtl.training.freezing import GradualUnfreezer, apply_freeze, loss_tasks
 from stmtl.training.head_init import fit_heads
 from stmtl.training.optim import build_optimizer, build_scheduler
 from stmtl.training.preservation import EmbeddingPreservation, set_encoder_dropout
@@ -80,6 +81,7 @@ class MultiTaskTrainer:
         data: The training streams and their batch order (:class:`TrainData`, or :class:`StreamingTrainData`).
         dev_sets: Encoded development data for evaluation and model selection.
         accelerator: The run's ``Accelerator``.
+        fitted_heads: Tasks whose heads continue from a saved model: the head probe leaves them as they are.
     """
 
     def __init__(
@@ -89,13 +91,16 @@ class MultiTaskTrainer:
         data: TrainData | StreamingTrainData,
         dev_sets: list[EvalSet],
         accelerator: Accelerator,
+        fitted_heads: Collection[str] = (),
     ) -> None:
         self.config, self.dev_sets, self.accelerator = config, dev_sets, accelerator
+        self.fitted_heads = set(fitted_heads)
         self.world = accelerator.num_processes
         self.data, self.streams = data, data.streams
         self.run_dir = Path(config.output_dir)
         self.tasks = [task for stream in self.streams for task in stream.tasks]
         self.frozen = apply_freeze(model, config.freeze) if config.freeze != "none" else []
+        self.loss_tasks = loss_tasks(model, self.streams, config.frozen_head_loss)
         self.unfreezer = GradualUnfreezer(model, config.unfreeze_every) if config.unfreeze_every else None
         self.probes = {task: stream.probe(config.batch_size) for stream in self.streams for task in stream.tasks}
         # DDP's per-step unused-parameter search only where some batches skip parameters (interleave mode).
@@ -217,7 +222,9 @@ class MultiTaskTrainer:
     def _probe_heads(self) -> None:
         """Fit the trainable heads on the frozen encoder before the first step (LP-FT, see ``head_init``)."""
         start = time.perf_counter()
-        report = fit_heads(self.unwrapped, self.streams, self.config.seed, self.config.eval_batch_size)
+        report = fit_heads(
+            self.unwrapped, self.streams, self.config.seed, self.config.eval_batch_size, skip=self.fitted_heads
+        )
         if self.world > 1:  # every process fitted the same rows; rank 0's result is the one all start from
             for head in self.unwrapped.heads.values():
                 for parameter in head.parameters():
@@ -258,7 +265,7 @@ class MultiTaskTrainer:
         heads = [self.unwrapped.heads[task] for task in stream.tasks]
         batch = collate(rows, self.unwrapped.tokenizer, heads)
         batch = {key: value.to(self.accelerator.device) for key, value in batch.items()}
-        return self.model(batch, stream.tasks, self.config.label_smoothing)
+        return self.model(batch, self.loss_tasks[id(stream)], self.config.label_smoothing)
 
     def _should_evaluate(self, step: int) -> bool:
         return step % self.eval_every == 0
