@@ -42,3 +42,12 @@ def test_fit_heads_is_deterministic(tiny_backbone, tmp_path) -> None:
     fit_heads(second.unwrapped, second.streams, seed=3)
     a, b = _heads_state(first.unwrapped), _heads_state(second.unwrapped)
     assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_fit_heads_leaves_skipped_heads_as_they_are(tiny_backbone, tmp_path) -> None:
+    trainer = setup(toy_config(tmp_path, tiny_backbone))
+    before = _heads_state(trainer.unwrapped)
+    report = fit_heads(trainer.unwrapped, trainer.streams, seed=0, skip={"slots"})
+    after = _heads_state(trainer.unwrapped)
+    assert set(report) == {"intent"}
+    assert all(torch.equal(before[key], after[key]) for key in before if key.startswith("slots."))
