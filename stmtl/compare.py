@@ -5,7 +5,9 @@ metrics, STS Spearman of its ``encode()`` embeddings, and inference cost per sen
 (:func:`variants`, by key):
 
 - ``intent``, ``slots``, ``multi``: single-task intent, single-task slots, multi-task (no preservation);
-- ``frozen``: multi-task on a frozen backbone; ``preserve``: multi-task with embedding preservation;
+- ``frozen``: multi-task on a frozen backbone (whose dropout stays on in training, as any module's does);
+  ``frozen-dropout0``: the same with the encoder's dropout off, so the heads see the fixed features they get at
+  inference; ``preserve``: multi-task with embedding preservation;
 - ``dropout0``: multi-task with encoder dropout 0, the like-for-like baseline of ``preserve`` (distillation turns
   the encoder's dropout off);
 - transfer-learning recipes, all multi-task: ``random-heads`` (no LP-FT head probe), ``bottom-frozen``
@@ -43,6 +45,10 @@ def variants(data: str, preserve_weight: float, frozen_lr_heads: float) -> dict[
         "slots": {"name": "single-task slots", "tasks": [slots], "preserve_embeddings": 0.0},
         "multi": {"name": "multi-task", **both},
         "frozen": {"name": "multi-task, frozen backbone", **both, "freeze": "backbone", "lr_heads": frozen_lr_heads},
+        "frozen-dropout0": {
+            "name": "multi-task, frozen backbone, encoder dropout 0", **both, "freeze": "backbone",
+            "lr_heads": frozen_lr_heads, "encoder_dropout": 0.0,
+        },
         "preserve": {"name": "multi-task + preservation", **both, "preserve_embeddings": preserve_weight},
         "dropout0": {"name": "multi-task, encoder dropout 0", **both, "encoder_dropout": 0.0},
         "random-heads": {"name": "multi-task, random heads (no LP-FT probe)", **both, "head_init": "random"},
