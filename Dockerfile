@@ -12,9 +12,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 1000 stmtl
 WORKDIR /app
 
-# Dependencies first: this layer is rebuilt only when requirements.txt changes.
+# Dependencies first: this layer is rebuilt only when requirements.txt changes. Where pip's index serves the CUDA
+# build of torch (PyPI on Linux), take the CPU wheel from PyTorch's index:
+#   docker build --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu -t stmtl .
+ARG TORCH_INDEX_URL=""
 COPY requirements.txt ./
 RUN grep -v '^-e ' requirements.txt > /tmp/requirements.txt \
+    && if [ -n "$TORCH_INDEX_URL" ]; then \
+        pip install --index-url "$TORCH_INDEX_URL" "$(grep '^torch==' /tmp/requirements.txt)"; fi \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
