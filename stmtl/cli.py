@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     sts.add_argument("--output-json", help="also write the scores to this JSON file")
 
     from stmtl.compare import DEFAULT_VARIANTS, variants
+    from stmtl.config import DEFAULT_PRESERVATION
 
     compare = commands.add_parser(
         "compare", help="ablation table: single- vs multi-task, freezing, preservation, transfer learning"
@@ -128,7 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
         f"keys: {', '.join(variants('', 0, 0))}",
     )  # fmt: skip
     compare.add_argument(
-        "--preserve-weight", type=float, default=1.0, help="distillation weight (default: 1, the training default)"
+        "--preserve-weight",
+        type=float,
+        default=DEFAULT_PRESERVATION,
+        help=f"distillation weight (default: {DEFAULT_PRESERVATION:g}, the training default)",
     )
     compare.set_defaults(config_keys=add_config_flags(compare, COMPARE_KEYS))
 
