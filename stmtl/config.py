@@ -91,7 +91,9 @@ class TrainConfig:
     max_steps: int | None = option(None, "stop after this many optimizer steps")
     min_steps: int = option(400, "fewest optimizer steps when epochs is not given (small data gets more epochs)")
     head_init: Literal["probe", "random"] = option(
-        "probe", "probe: fit the heads on the frozen source encoder before fine-tuning (LP-FT); random: do not"
+        "probe",
+        "probe: fit the heads on the frozen source encoder before fine-tuning (LP-FT; token heads only when the "
+        "encoder is frozen); random: do not",
     )
     batch_size: int = option(32, "examples per step on each process")
     eval_batch_size: int = option(128, "examples per forward pass in evaluation")

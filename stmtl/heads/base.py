@@ -86,6 +86,9 @@ class TaskHead(Module):
     """Checks of the config keys a head type adds (see :mod:`stmtl.heads.validation`)."""
     min_labels: ClassVar[int] = 1
     """Fewest labels a head of this type can learn anything from; fewer gets a warning at training time."""
+    probe_with_trainable_encoder: ClassVar[bool] = True
+    """Whether the LP-FT probe (:mod:`stmtl.training.head_init`) fits this head before a run in which the encoder
+    trains. With a frozen encoder every trainable head is probed."""
 
     def __init__(
         self,

@@ -50,6 +50,11 @@ class TokenClassificationHead(TaskHead):
     metric_keys = ("precision", "recall", "f1")
     selection_key = "f1"
     min_labels = 2  # "O" and one entity tag
+    # A sentence encoder's word-piece states were not trained to tell entity types apart, so the encoder must move
+    # for this task. On small data a head probed on them fits the training words almost exactly (probe loss 0.02
+    # on 112 sentences) and leaves the encoder little gradient to learn from: 16 SNIPS sentences per intent reach
+    # 52.7 dev slot F1 with the probe, 62.6 without (README, "Defaults that fit the data").
+    probe_with_trainable_encoder = False
 
     def __init__(self, task: str, labels: list[str], in_features: int, **kwargs: Any) -> None:
         super().__init__(task, labels, in_features, **kwargs)

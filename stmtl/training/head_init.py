@@ -6,6 +6,11 @@ know what to ask of them (Kumar et al., "Fine-Tuning can Distort Pretrained Feat
 Out-of-Distribution", ICLR 2022). So before the first step, every trainable head is fitted on features of the
 source encoder (a linear probe, as a logistic regression on frozen embeddings is), then everything is fine-tuned.
 
+Token heads are the exception when the encoder trains: a sentence encoder's word-piece states do not separate
+entity types, the encoder has to move for them, and a probed token head holds it back (see
+:attr:`stmtl.heads.base.TaskHead.probe_with_trainable_encoder`). They start from random weights, as in BERT's
+fine-tuning; with a frozen encoder they are probed like the others.
+
 It is cheap: up to :data:`MAX_ROWS` training rows per stream (a seeded sample; a streamed source's first rows)
 go once through the encoder in eval mode (no dropout, no gradient). Each head keeps the feature it reads and its
 targets, token features only at positions that have a target, and trains alone on them for :data:`STEPS` AdamW
@@ -44,6 +49,9 @@ def fit_heads(
 ) -> dict[str, dict[str, float]]:
     """Fit every head whose parameters train (``requires_grad``) on features of the current, frozen encoder.
 
+    A head whose class sets ``probe_with_trainable_encoder = False`` (the token head) is left as initialised when
+    the encoder trains in the run that follows; with a frozen encoder it is fitted too.
+
     The global random state is left as it was, so the run that follows draws the same batches and dropout masks
     whether or not the heads were probed.
 
@@ -59,11 +67,13 @@ def fit_heads(
         "loss_end"}``).
     """
     report: dict[str, dict[str, float]] = {}
+    encoder_trains = _encoder_trains(model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for stream in streams:
             heads = [model.heads[task] for task in stream.tasks]
             heads = [h for h in heads if h.task not in skip and any(p.requires_grad for p in h.parameters())]
+            heads = [h for h in heads if h.probe_with_trainable_encoder or not encoder_trains]
             if not heads:
                 continue
             inputs = _head_inputs(model, stream, heads, seed, batch_size)
@@ -72,6 +82,12 @@ def fit_heads(
     for task, losses in report.items():
         logger.info("probe of %s: loss %.3f -> %.3f", task, losses["loss_start"], losses["loss_end"])
     return report
+
+
+def _encoder_trains(model: Any) -> bool:
+    """Whether any parameter outside the heads trains (``requires_grad``)."""
+    in_heads = {id(parameter) for head in model.heads.values() for parameter in head.parameters()}
+    return any(parameter.requires_grad for parameter in model.parameters() if id(parameter) not in in_heads)
 
 
 @torch.no_grad()

@@ -13,7 +13,7 @@ def _heads_state(model) -> dict[str, torch.Tensor]:
 
 
 def test_fit_heads_learns_the_training_rows_on_a_frozen_encoder(tiny_backbone, tmp_path) -> None:
-    trainer = setup(toy_config(tmp_path, tiny_backbone))
+    trainer = setup(toy_config(tmp_path, tiny_backbone, freeze="backbone"))
     model = trainer.unwrapped
     encoder = {name: value.clone() for name, value in model[0].state_dict().items()}
     rng = torch.get_rng_state()
@@ -26,7 +26,7 @@ def test_fit_heads_learns_the_training_rows_on_a_frozen_encoder(tiny_backbone, t
 
 
 def test_fit_heads_leaves_frozen_heads_bit_identical(tiny_backbone, tmp_path) -> None:
-    trainer = setup(toy_config(tmp_path, tiny_backbone, freeze="head:intent"))
+    trainer = setup(toy_config(tmp_path, tiny_backbone, freeze="backbone,head:intent"))
     before = _heads_state(trainer.unwrapped)
     report = fit_heads(trainer.unwrapped, trainer.streams, seed=0)
     after = _heads_state(trainer.unwrapped)
@@ -36,9 +36,9 @@ def test_fit_heads_leaves_frozen_heads_bit_identical(tiny_backbone, tmp_path) ->
 
 
 def test_fit_heads_is_deterministic(tiny_backbone, tmp_path) -> None:
-    first = setup(toy_config(tmp_path / "a", tiny_backbone))
+    first = setup(toy_config(tmp_path / "a", tiny_backbone, freeze="backbone"))
     fit_heads(first.unwrapped, first.streams, seed=3)
-    second = setup(toy_config(tmp_path / "b", tiny_backbone))
+    second = setup(toy_config(tmp_path / "b", tiny_backbone, freeze="backbone"))
     fit_heads(second.unwrapped, second.streams, seed=3)
     a, b = _heads_state(first.unwrapped), _heads_state(second.unwrapped)
     assert all(torch.equal(a[key], b[key]) for key in a)
@@ -50,4 +50,14 @@ def test_fit_heads_leaves_skipped_heads_as_they_are(tiny_backbone, tmp_path) -> 
     report = fit_heads(trainer.unwrapped, trainer.streams, seed=0, skip={"slots"})
     after = _heads_state(trainer.unwrapped)
     assert set(report) == {"intent"}
+    assert all(torch.equal(before[key], after[key]) for key in before if key.startswith("slots."))
+
+
+def test_fit_heads_leaves_token_heads_random_when_the_encoder_trains(tiny_backbone, tmp_path) -> None:
+    trainer = setup(toy_config(tmp_path, tiny_backbone))
+    before = _heads_state(trainer.unwrapped)
+    report = fit_heads(trainer.unwrapped, trainer.streams, seed=0)
+    after = _heads_state(trainer.unwrapped)
+    assert set(report) == {"intent"}
+    assert report["intent"]["loss_end"] < 0.5 * report["intent"]["loss_start"]
     assert all(torch.equal(before[key], after[key]) for key in before if key.startswith("slots."))
