@@ -23,7 +23,7 @@ SMALL_LOSS = 0.1
 def task_losses(metrics_file: str | Path) -> dict[str, tuple[float, float, int]]:
     """Per task, the first loss of the run, the last logged training loss and the last step, from ``metrics.jsonl``.
 
-    The first loss is the probe's loss of the untrained head when the heads were probed, else the first training
+    The first loss is the probe's loss of the untrained head when that head was probed, else the first training
     record's.
     """
     first: dict[str, float] = {}
