@@ -63,11 +63,16 @@ def save_model_folder(
     )
     modules_json = Path(path) / MODULES_FILE
     entries = json.loads(modules_json.read_text(encoding="utf-8"))
+    # The parent's modules.json lists the heads too. It goes before heads.json is written: a process killed in
+    # between must not leave a folder whose two manifests both list the heads (refused at load as a duplicate).
+    modules_json.unlink()
     heads = {name: module for name, module in model._modules.items() if isinstance(module, TaskHead)}
     head_entries = [{**entry, "task": heads[entry["name"]].task} for entry in entries if entry["name"] in heads]
     (Path(path) / HEADS_FILE).write_text(json.dumps(head_entries, indent=2) + "\n", encoding="utf-8")
     encoder_entries = [entry for entry in entries if entry["name"] not in heads]
-    modules_json.write_text(json.dumps(encoder_entries, indent=2), encoding="utf-8")
+    staged = modules_json.with_name(MODULES_FILE + ".tmp")
+    staged.write_text(json.dumps(encoder_entries, indent=2), encoding="utf-8")
+    os.replace(staged, modules_json)  # modules.json, the marker of a complete model, appears whole and last
 
 
 def read_head_entries(heads_json: str | os.PathLike | None) -> list[dict[str, Any]]:

@@ -192,3 +192,24 @@ def test_format_checkpoint_folder_is_the_same_layout(model, tmp_path) -> None:
         entry["type"].startswith("sentence_transformers.") for entry in json.loads((path / "modules.json").read_text())
     )
     assert list(stmtl.load(path, device="cpu").heads) == ["intent", "ner"]
+
+
+def test_format_save_killed_after_heads_json_leaves_no_half_model(model, tmp_path, monkeypatch) -> None:
+    from stmtl.model_format import save_model_folder
+
+    write_text = Path.write_text
+
+    def killed_after_heads_json(self: Path, *args, **kwargs) -> int:
+        written = write_text(self, *args, **kwargs)
+        if self.name == HEADS_FILE:
+            raise KeyboardInterrupt("killed")  # as a SIGKILL right after heads.json, before modules.json
+        return written
+
+    monkeypatch.setattr(Path, "write_text", killed_after_heads_json)
+    with pytest.raises(KeyboardInterrupt):
+        save_model_folder(model, tmp_path / "staging")
+    monkeypatch.undo()
+    folder = tmp_path / "staging"
+    assert (folder / HEADS_FILE).exists()
+    if (folder / "modules.json").exists():  # whatever looks like a model must load, whole
+        assert stmtl.load(folder, device="cpu").predict(["play a song by queen"])
