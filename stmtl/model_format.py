@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stmtl.heads import HEAD_TYPES, TaskHead
+from stmtl.jsonio import write_json
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -70,9 +71,7 @@ def save_model_folder(
     head_entries = [{**entry, "task": heads[entry["name"]].task} for entry in entries if entry["name"] in heads]
     (Path(path) / HEADS_FILE).write_text(json.dumps(head_entries, indent=2) + "\n", encoding="utf-8")
     encoder_entries = [entry for entry in entries if entry["name"] not in heads]
-    staged = modules_json.with_name(MODULES_FILE + ".tmp")
-    staged.write_text(json.dumps(encoder_entries, indent=2), encoding="utf-8")
-    os.replace(staged, modules_json)  # modules.json, the marker of a complete model, appears whole and last
+    write_json(modules_json, encoder_entries, indent=2)  # the marker of a complete model appears whole and last
 
 
 def read_head_entries(heads_json: str | os.PathLike | None) -> list[dict[str, Any]]:

@@ -85,9 +85,8 @@ def fit_heads(
 
 
 def _encoder_trains(model: Any) -> bool:
-    """Whether any parameter outside the heads trains (``requires_grad``)."""
-    in_heads = {id(parameter) for head in model.heads.values() for parameter in head.parameters()}
-    return any(parameter.requires_grad for parameter in model.parameters() if id(parameter) not in in_heads)
+    """Whether any parameter of the shared modules (everything but the heads) trains (``requires_grad``)."""
+    return any(parameter.requires_grad for module in model.shared_modules for parameter in module.parameters())
 
 
 @torch.no_grad()
