@@ -45,7 +45,8 @@ def predict_encoded(
 ) -> dict[int, dict[str, Any]]:
     """Predict every task on this process's share of an encoded dataset, in each head's scored form.
 
-    Rows are read and decoded one batch at a time; only the scored forms (labels, tags) are kept.
+    Rows are read and decoded one batch at a time, longest first (as ``encode`` orders them: a batch of similar
+    lengths carries little padding); only the scored forms (labels, tags) are kept.
 
     Returns:
         Row index → ``{task: head.scored_form(decoded result)}``.
@@ -53,7 +54,8 @@ def predict_encoded(
     model.eval()
     heads = [model.heads[task] for task in eval_set.tasks]
     data = eval_set.dataset.select_columns(DECODE_COLUMNS)
-    indices = list(range(rank, len(data), world_size))
+    lengths = eval_set.dataset.with_format("arrow")["length"].to_numpy()  # (rows,) word pieces per row
+    indices = sorted(range(rank, len(data), world_size), key=lambda index: -lengths[index])
     results: dict[int, dict[str, Any]] = {}
     for start in range(0, len(indices), batch_size):
         batch_indices = indices[start : start + batch_size]

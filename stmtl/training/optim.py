@@ -108,11 +108,15 @@ def build_optimizer(
 ) -> torch.optim.AdamW:
     """AdamW (default betas, eps 1e-8) over :func:`param_groups`; the arguments are the same.
 
+    The fused implementation (one kernel over all parameters) is used: on a 2-core CPU it steps all-MiniLM-L6-v2's
+    22.7M parameters in 27 ms against 150 ms for the per-tensor loop, a quarter of a training step
+    (``examples/benchmarks/bench_optimizer.py``).
+
     Returns:
         The optimizer; its groups keep their ``name`` keys.
     """
     groups = param_groups(model, lr_backbone, lr_heads, weight_decay, layer_lr_decay, extra_parameters)
-    return torch.optim.AdamW(groups, lr=lr_heads, eps=1e-8)
+    return torch.optim.AdamW(groups, lr=lr_heads, eps=1e-8, fused=True)
 
 
 def build_scheduler(
