@@ -11,7 +11,8 @@ from datasets import Dataset
 import stmtl.heads.token_classification as token_module
 from stmtl.alignment import split_words
 from stmtl.bio import entities_to_tags
-from stmtl.evaluation import evaluate_model
+from stmtl.evaluation import EvalSet, evaluate_model, predict_encoded
+from stmtl.features import encode_dataset
 from stmtl.metrics import TokenClassificationMetric
 from tests.helpers import TOY, two_task_model
 
@@ -68,3 +69,16 @@ def test_evaluation_does_not_import_training(tiny_backbone, tmp_path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_length_ordered_evaluation_keeps_each_prediction_with_its_row(tiny_backbone) -> None:
+    model = two_task_model(tiny_backbone, 32, seed=3)
+    texts = [text for text, _, _ in TOY]
+    texts = sorted(texts, key=len)[::2] + sorted(texts, key=len)[1::2]  # lengths out of order
+    encoded = encode_dataset(Dataset.from_dict({"text": texts}), model.tokenizer, model.max_seq_length, [], "toy")
+    assert len(set(encoded["length"])) > 2
+    predicted = predict_encoded(model, EvalSet(encoded, ["intent", "ner"]), batch_size=2)
+    for index, text in enumerate(texts):
+        alone = model.predict([text])[0]
+        assert predicted[index]["intent"] == alone["intent"]["label"]
+        assert predicted[index]["ner"] == entities_to_tags(alone["ner"], split_words(text))

@@ -160,11 +160,11 @@ def main() -> None:
     tokenizer = trainer.unwrapped.tokenizer
     heads = [trainer.unwrapped.heads["intent"], trainer.unwrapped.heads["slots"]]
 
-    # 2. The bare loop's model and optimizer (same parameter count, AdamW, same learning rates).
+    # 2. The bare loop's model and optimizer (same parameter count, fused AdamW as stmtl's, same learning rates).
     bare = BareModel(backbone, heads[0].num_labels, heads[1].num_labels).to(device)
     optimizer = torch.optim.AdamW(
         [{"params": bare.encoder.parameters(), "lr": 1e-4}, {"params": [*bare.intent.parameters(),
-         *bare.slots.parameters()], "lr": 1e-3}], weight_decay=0.01
+         *bare.slots.parameters()], "lr": 1e-3}], weight_decay=0.01, fused=True
     )  # fmt: skip
     dtype = torch.bfloat16 if args.mixed_precision == "bf16" else None
     autocast = (lambda: torch.autocast(device.type, dtype=dtype)) if dtype else nullcontext
