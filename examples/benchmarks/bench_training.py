@@ -3,7 +3,8 @@
 Both loops train the same encoder with an intent head and a slot head on *identical* batches (same rows, same
 padding), with the same forward (encoder → mean pooling → normalize → heads), cross-entropy losses, backward,
 gradient clipping and AdamW step, and the same autocast setting. stmtl's side is ``MultiTaskTrainer.training_step``
-(Accelerate, loss weighting, label alignment from the data pipeline); the bare side is a hand-written loop on
+(Accelerate, loss weighting, label alignment from the data pipeline; no embedding preservation, which the bare
+loop does not do, and so the encoder's own dropout on both sides); the bare side is a hand-written loop on
 ``transformers.AutoModel``. After a warm-up, rounds of ``--steps`` steps alternate between the two; the medians of
 sentences/s and their ratio are reported.
 
@@ -144,7 +145,7 @@ def main() -> None:
         config = TrainConfig.from_dict(
             {
                 "output_dir": run_dir, "backbone": backbone, "batch_size": args.batch_size, "epochs": 1.0,
-                "mixed_precision": args.mixed_precision, "tasks": [
+                "mixed_precision": args.mixed_precision, "preserve_embeddings": 0.0, "tasks": [
                     {"name": "intent", "kind": "sentence", "train": data},
                     {"name": "slots", "kind": "token", "train": data},
                 ],
