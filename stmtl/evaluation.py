@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import datasets
+import numpy as np
 import torch
 
 from stmtl.features import collate, encode_dataset, forward, text_batch
@@ -55,7 +56,8 @@ def predict_encoded(
     heads = [model.heads[task] for task in eval_set.tasks]
     data = eval_set.dataset.select_columns(DECODE_COLUMNS)
     lengths = eval_set.dataset.with_format("arrow")["length"].to_numpy()  # (rows,) word pieces per row
-    indices = sorted(range(rank, len(data), world_size), key=lambda index: -lengths[index])
+    share = np.arange(rank, len(data), world_size)  # (rows of this process,)
+    indices = share[np.argsort(-lengths[share], kind="stable")].tolist()
     results: dict[int, dict[str, Any]] = {}
     for start in range(0, len(indices), batch_size):
         batch_indices = indices[start : start + batch_size]
