@@ -109,7 +109,7 @@ def build_optimizer(
     """AdamW (default betas, eps 1e-8) over :func:`param_groups`; the arguments are the same.
 
     The fused implementation (one kernel over all parameters) is used: on a 2-core CPU it steps all-MiniLM-L6-v2's
-    22.7M parameters in 28 ms against 138-163 ms for the per-tensor ones, a quarter of a training step
+    22.7M parameters in 21-28 ms against 118-163 ms for the per-tensor ones, a quarter of a training step
     (``examples/benchmarks/bench_optimizer.py``).
 
     Returns:
