@@ -17,7 +17,7 @@ import datasets
 import numpy as np
 import torch
 
-from stmtl.features import collate, encode_dataset, forward, text_batch
+from stmtl.features import collate, encode_dataset, forward, piece_lengths, text_batch
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def predict_encoded(
     model.eval()
     heads = [model.heads[task] for task in eval_set.tasks]
     data = eval_set.dataset.select_columns(DECODE_COLUMNS)
-    lengths = eval_set.dataset.with_format("arrow")["length"].to_numpy()  # (rows,) word pieces per row
+    lengths = piece_lengths(eval_set.dataset)  # (rows,)
     share = np.arange(rank, len(data), world_size)  # (rows of this process,)
     indices = share[np.argsort(-lengths[share], kind="stable")].tolist()
     results: dict[int, dict[str, Any]] = {}

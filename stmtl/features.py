@@ -151,6 +151,11 @@ class BatchEncoder:
         return kept
 
 
+def piece_lengths(dataset: datasets.Dataset) -> np.ndarray:
+    """``(rows,)`` piece count of every row of an :func:`encode_dataset` output, read from its ``length`` column."""
+    return dataset.with_format("arrow")["length"].to_numpy()
+
+
 def _lists(offsets: np.ndarray, values: pa.Array) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
 

@@ -15,6 +15,7 @@ import datasets
 import numpy as np
 
 from stmtl.config import TrainConfig
+from stmtl.features import piece_lengths
 from stmtl.training.sampling import EpochPlan, Stream, epoch_mix, epoch_schedule
 
 AUTO_EPOCHS = 3.0
@@ -49,7 +50,7 @@ class TrainStream:
 
     def lengths(self) -> np.ndarray:
         """``(rows,)`` piece count of every row, read from the ``length`` column."""
-        return self.dataset.with_format("arrow")["length"].to_numpy()
+        return piece_lengths(self.dataset)
 
     def rows(self, indices: np.ndarray | slice) -> dict[str, list]:
         """The rows at ``indices``, column → values."""
