@@ -21,6 +21,8 @@ from contextlib import contextmanager
 MARKERS = ("modules.json", "trainer_state.json")
 """Files whose presence marks a complete model or checkpoint; removed first when a folder is replaced."""
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-[^.]+$")
+FULL_BELOW_BYTES = 1 << 20
+"""A write that fails while less than this is free on its filesystem is reported as a full disk."""
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -50,9 +52,27 @@ def _staging(parent: str, name: str) -> Iterator[str]:
                     os.chmod(path, file_mode)
                     with open(path, "rb") as handle:
                         os.fsync(handle.fileno())
-    except BaseException:
+    except BaseException as error:
+        full = _disk_full(error, os.path.join(parent, name))
         shutil.rmtree(staging, ignore_errors=True)
+        if full is not None:
+            raise full from error
         raise
+
+
+def _disk_full(error: BaseException, path: str) -> OSError | None:
+    """An ``ENOSPC`` error naming ``path`` when ``error`` was raised on a (nearly) full filesystem, else ``None``.
+
+    A full disk reaches callers in several guises: ``OSError`` 28 from ``open``/``write``, a ``SafetensorError``
+    from safetensors, and a ``RuntimeError`` (``unexpected pos ...``) from ``torch.save``'s zip writer, which names
+    neither the cause nor the file. The original error stays chained (``--debug`` shows it).
+    """
+    if not isinstance(error, Exception):
+        return None
+    free = shutil.disk_usage(os.path.dirname(path)).free
+    if free >= FULL_BELOW_BYTES:
+        return None
+    return OSError(errno.ENOSPC, f"no space left on device ({free} bytes free)", path)
 
 
 def _remove_markers(folder: str) -> None:
