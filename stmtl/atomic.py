@@ -69,7 +69,10 @@ def _disk_full(error: BaseException, path: str) -> OSError | None:
     """
     if not isinstance(error, Exception):
         return None
-    free = shutil.disk_usage(os.path.dirname(path)).free
+    try:
+        free = shutil.disk_usage(os.path.dirname(path)).free
+    except OSError:  # the filesystem cannot tell: leave the original error as it is
+        return None
     if free >= FULL_BELOW_BYTES:
         return None
     return OSError(errno.ENOSPC, f"no space left on device ({free} bytes free)", path)
