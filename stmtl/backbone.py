@@ -53,25 +53,59 @@ def encoder_modules(
         FileNotFoundError: If a path is not a model folder, or a hub id is not in the cache while
             ``HF_HUB_OFFLINE=1``.
         OSError: If downloading a hub id fails.
-        ValueError: If the backbone already carries task heads or does not start with a ``Transformer``.
+        ValueError: If the backbone already carries task heads or does not start with a ``Transformer``; if its
+            config asks to run the folder's own code (``auto_map``) without ``trust_remote_code``; if its weights
+            are pickles only (never loaded: unpickling can run code) or unreadable.
     """
 
     if isinstance(backbone, SentenceTransformer):
         modules = list(backbone)
     else:
         path = Path(resolve_model_path(backbone if backbone is not None else default_backbone(), cache_folder))
-        if (path / "modules.json").is_file():
-            modules = list(SentenceTransformer(str(path), device=device, trust_remote_code=trust_remote_code))
-        elif (path / "config.json").is_file():
-            transformer = Transformer(str(path), model_kwargs={"trust_remote_code": trust_remote_code})
-            modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")]
-        else:
-            raise FileNotFoundError(f"backbone {str(path)!r} is not a model folder (no modules.json or config.json)")
+        modules = _load_encoder(path, device, trust_remote_code)
     if any(isinstance(module, TaskHead) for module in modules):
         raise ValueError("the backbone already has task heads: load it with stmtl.load() and add heads there")
     if not modules or not isinstance(modules[0], Transformer):
         raise ValueError("the backbone must start with a sentence-transformers Transformer module")
     return modules
+
+
+def _load_encoder(path: Path, device: str | None, trust_remote_code: bool) -> list[nn.Module]:
+    """The modules of a backbone folder: a sentence-transformers folder as saved, a plain one + mean pooling."""
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise FileNotFoundError(f"backbone {str(path)!r} is not a model folder (no modules.json or config.json)")
+    check_backbone_weights(path)
+    try:
+        if (path / "modules.json").is_file():
+            return list(SentenceTransformer(str(path), device=device, trust_remote_code=trust_remote_code))
+        # Every loader gets the flag explicitly: left unset (None), transformers asks "Do you wish to run the custom
+        # code? [y/N]" on stdin, and a piped "y" would run the folder's auto_map module.
+        trust = {"trust_remote_code": trust_remote_code}
+        transformer = Transformer(str(path), model_kwargs=trust, config_kwargs=trust, processor_kwargs=trust)
+    except ValueError as error:
+        if trust_remote_code or "trust_remote_code" not in str(error):
+            raise
+        raise ValueError(
+            f"backbone {str(path)!r}: its config asks to run Python code from the folder (auto_map); refused. "
+            "Pass --trust-remote-code (trust_remote_code=True) only for a folder you trust"
+        ) from None
+    return [transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")]
+
+
+def check_backbone_weights(path: Path) -> None:
+    """Refuse a backbone folder whose weights are pickles only (or unreadable), before any loader opens them.
+
+    Checks the folder itself and, for a sentence-transformers folder, every module folder ``modules.json`` names.
+
+    Raises:
+        ValueError: Naming the weight file (see :func:`stmtl.model_files.check_weights`).
+    """
+    from stmtl.model_files import check_weights
+    from stmtl.model_format import module_folders
+
+    for folder in dict.fromkeys([path, *(path / sub for sub in module_folders(path))]):
+        if folder.is_dir():
+            check_weights(folder)
 
 
 def backbone_name(backbone: str | os.PathLike | SentenceTransformer | None) -> str | None:

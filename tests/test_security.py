@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import stmtl
+from stmtl.heads import SentenceClassificationHead
 from tests.helpers import two_task_model
 
 PACKAGE = Path(stmtl.__file__).resolve().parent
@@ -92,3 +96,119 @@ def test_load_refuses_foreign_type_without_importing(tiny_backbone, tmp_path) ->
     (folder / "modules.json").write_text(json.dumps(modules))
     with pytest.raises(ValueError, match="builtins.exec"):
         stmtl.load(folder)
+
+
+_EVIL_MODULE = """from pathlib import Path
+Path({marker!r}).write_text("ran")
+from transformers import BertConfig, BertModel, BertTokenizerFast
+
+
+class EvilConfig(BertConfig):
+    model_type = "evilbert"
+
+
+class EvilModel(BertModel):
+    config_class = EvilConfig
+
+
+class EvilTokenizer(BertTokenizerFast):
+    pass
+"""
+
+
+def _plant_remote_code(folder: Path, marker: Path) -> None:
+    """Make ``folder``'s config, model and tokenizer name a module of the folder that leaves ``marker`` when run.
+
+    The model type is one transformers does not know, so only the folder's own code could load it: transformers
+    then asks on stdin whether to run it whenever a loader is not told ``trust_remote_code`` explicitly.
+    """
+    (folder / "evil_modeling.py").write_text(_EVIL_MODULE.format(marker=str(marker)))
+    config = json.loads((folder / "config.json").read_text())
+    config["model_type"] = "evilbert"
+    config["auto_map"] = {"AutoConfig": "evil_modeling.EvilConfig", "AutoModel": "evil_modeling.EvilModel"}
+    (folder / "config.json").write_text(json.dumps(config))
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
+    tokenizer_config["auto_map"] = {"AutoTokenizer": ["evil_modeling.EvilTokenizer", "evil_modeling.EvilTokenizer"]}
+    (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config))
+
+
+def _run_answering_yes(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter whose standard input answers "y" to every question."""
+    return subprocess.run(
+        [sys.executable, "-c", code], input="y\n" * 20, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+
+
+def test_backbone_remote_code_never_runs_when_stdin_says_yes(tiny_backbone, tmp_path) -> None:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    plain, st_folder = tmp_path / "plain", tmp_path / "st"
+    shutil.copytree(tiny_backbone, plain)
+    SentenceTransformer(modules=[Transformer(tiny_backbone), Pooling(32)]).save(str(st_folder))
+    saved = tmp_path / "saved"
+    two_task_model(tiny_backbone, dim=32).save(str(saved))
+    markers = {folder: tmp_path / f"ran-{folder.name}" for folder in (plain, st_folder, saved)}
+    for folder, marker in markers.items():
+        _plant_remote_code(folder, marker)
+    code = (
+        "import stmtl\nfrom stmtl.heads import SentenceClassificationHead\n"
+        f"for backbone in {[str(plain), str(st_folder)]!r}:\n"
+        "    try:\n"
+        "        stmtl.build([SentenceClassificationHead('intent', ['a', 'b'], 32)], backbone=backbone, device='cpu')\n"
+        "    except ValueError as error:\n"
+        "        print('refused:', str(error).splitlines()[0])\n"
+        "try:\n"
+        f"    stmtl.load({str(saved)!r}, device='cpu')\n"
+        "except ValueError as error:\n"
+        "    print('refused:', str(error).splitlines()[0])\n"
+    )
+    result = _run_answering_yes(code)
+    assert [marker.name for marker in markers.values() if marker.exists()] == [], result.stderr[-2000:]
+    refusals = [line for line in result.stdout.splitlines() if line.startswith("refused:")]
+    assert len(refusals) == 3, result.stdout + result.stderr[-2000:]
+    assert "trust_remote_code" in refusals[0] and "trust-remote-code" in refusals[0]
+
+
+def test_cli_train_on_a_remote_code_backbone_refuses_in_one_line(tiny_backbone, tmp_path) -> None:
+    backbone = tmp_path / "backbone"
+    shutil.copytree(tiny_backbone, backbone)
+    marker = tmp_path / "ran"
+    _plant_remote_code(backbone, marker)
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps({"text": text, "label": label}) + "\n" for text, label in
+                            [("play music", "play"), ("book a table", "book")] * 4))  # fmt: skip
+    code = (
+        "import sys\nfrom stmtl.cli import main\n"
+        f"sys.exit(main(['train', '--train', {str(data)!r}, '--backbone', {str(backbone)!r}, "
+        f"'--output', {str(tmp_path / 'run')!r}, '--max-steps', '1']))\n"
+    )
+    result = _run_answering_yes(code)
+    assert not marker.exists()
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("stmtl: error:")]
+    assert len(errors) == 1 and "auto_map" in errors[0] and str(backbone) in errors[0]
+
+
+@pytest.mark.parametrize("layout", ["plain", "sentence-transformers"])
+def test_backbone_with_pickled_weights_only_is_refused_in_one_line(tiny_backbone, tmp_path, layout) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    folder = tmp_path / "backbone"
+    if layout == "plain":
+        shutil.copytree(tiny_backbone, folder)
+    else:
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.base.modules import Transformer
+        from sentence_transformers.sentence_transformer.modules import Pooling
+
+        SentenceTransformer(modules=[Transformer(tiny_backbone), Pooling(32)]).save(str(folder))
+    weights = folder / "model.safetensors"
+    torch.save(load_file(weights), folder / "pytorch_model.bin")
+    weights.unlink()
+    with pytest.raises(ValueError, match=r"pytorch_model\.bin: pickled weights are never loaded") as raised:
+        stmtl.build([SentenceClassificationHead("intent", ["a", "b"], 32)], backbone=str(folder), device="cpu")
+    assert "\n" not in str(raised.value)
