@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import datasets
+import numpy as np
 import pyarrow as pa
 import torch
 from torch import nn
 
 from stmtl.alignment import IGNORE_INDEX
 from stmtl.heads.base import TaskHead, TextBatch
+from stmtl.heads.validation import HeadConfigError, check_prior, check_prior_weight
 
 if TYPE_CHECKING:
     import evaluate
@@ -32,10 +34,16 @@ class SentenceClassificationHead(TaskHead):
           fine-tuned, so extra capacity in the head adds parameters without adding accuracy on intent data.
         * Dropout 0.1 on the input, BERT's own rate for its classification heads.
         * Trained with a logit-adjusted loss (Menon et al., "Long-Tail Learning via Logit Adjustment", ICLR 2021):
-          the cross-entropy sees ``logits + log(prior)``, the training frequencies of the labels, while ``predict``
-          uses the plain logits. The head thus learns the labels' evidence apart from their frequency and its
-          argmax minimises the *balanced* error: an intent with 15 training sentences among thousands is not
-          drowned out. On balanced data the prior is uniform and the loss is plain cross-entropy.
+          the cross-entropy sees ``logits + log(prior)``, the training frequencies of the labels. The plain logits
+          then carry the labels' evidence apart from their frequency: their argmax minimises the *balanced* error,
+          so an intent with 15 training sentences among thousands is not drowned out. On balanced data the prior is
+          uniform and the loss is plain cross-entropy.
+        * Prediction adds the prior back with a weight: ``logits + prior_weight * log(prior)``. ``prior_weight``
+          (τ) 0 gives the balanced classifier above, 1 the one that follows the training frequencies (the plain
+          cross-entropy classifier's decision rule); :meth:`calibrate` picks τ in [0, 1] on dev data for the
+          run's objective, accuracy (the test set follows the training frequencies) or balanced accuracy (every
+          label counts the same). The prior and τ are saved in the config, so ``predict`` after reloading decides as
+          evaluation did.
         * Scored by accuracy and macro-F1; the best model is selected on dev accuracy.
 
     Args:
@@ -45,6 +53,9 @@ class SentenceClassificationHead(TaskHead):
         dropout: Input dropout.
         hidden_features: Optional hidden layer size.
         module_input_name: Feature to read, ``"sentence_embedding"`` by default.
+        prior: Training frequency of each label (in logit order, summing to 1), set from the training data by
+            :meth:`prepare_training`; ``None`` (uniform) until then.
+        prior_weight: τ, the weight of ``log(prior)`` added to the logits at prediction; 0 until calibrated.
     """
 
     kind = "sentence"
@@ -53,8 +64,35 @@ class SentenceClassificationHead(TaskHead):
     metric_keys = ("accuracy", "macro_f1")
     selection_key = "accuracy"
     min_labels = 2
-    log_prior: torch.Tensor | None = None
-    """``(num_labels,)`` log training frequency of each label, set by :meth:`prepare_training`; not saved."""
+    config_keys = [*TaskHead.config_keys, "prior", "prior_weight"]
+    extra_checks = {"prior": check_prior, "prior_weight": check_prior_weight}
+    PRIOR_WEIGHT_GRID = tuple(round(0.05 * i, 2) for i in range(21))
+    """τ values :meth:`calibrate` tries: 0, 0.05, ..., 1."""
+
+    def __init__(
+        self,
+        task: str,
+        labels: list[str],
+        in_features: int,
+        prior: list[float] | None = None,
+        prior_weight: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task, labels, in_features, **kwargs)
+        try:
+            check_prior(prior)
+            check_prior_weight(prior_weight)
+            if prior is not None and len(prior) != len(labels):
+                raise HeadConfigError("prior", f"must have one value per label ({len(labels)}), got {len(prior)}")
+        except HeadConfigError as error:
+            raise ValueError(f"head {task!r}: {error}") from None
+        self.prior = None if prior is None else [float(value) for value in prior]
+        self.prior_weight = float(prior_weight)
+
+    @property
+    def log_prior(self) -> torch.Tensor | None:
+        """``(num_labels,)`` log training frequency of each label, or ``None`` (no prior known)."""
+        return None if self.prior is None else torch.tensor(self.prior, dtype=torch.float32).log()
 
     @classmethod
     def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
@@ -64,26 +102,29 @@ class SentenceClassificationHead(TaskHead):
     def prepare_training(self, dataset: datasets.Dataset | datasets.IterableDataset) -> None:
         """Set the label prior of the logit-adjusted loss from the ``label`` counts; add-one smoothing keeps a label
         absent from the data finite. A streamed source is not read ahead for its counts: the prior stays uniform
-        (plain cross-entropy)."""
+        (plain cross-entropy). τ goes back to 0 until :meth:`calibrate` (dev selection during training compares
+        the balanced classifiers)."""
         import pyarrow.compute as pc
 
+        self.prior_weight = 0.0
+
         if isinstance(dataset, datasets.IterableDataset):
-            self.log_prior = None
+            self.prior = None
             return
         counts = dict.fromkeys(self.labels, 1.0)
         for batch in dataset.with_format("arrow").iter(batch_size=100_000):
             for entry in pc.value_counts(batch.column("label").combine_chunks()).to_pylist():
                 if entry["values"] in counts:
                     counts[entry["values"]] += entry["counts"]
-        prior = torch.tensor([counts[label] for label in self.labels]) / sum(counts.values())  # (num_labels,)
-        self.log_prior = prior.log().to(self.classifier[-1].weight.device)
+        total = sum(counts.values())
+        self.prior = [counts[label] / total for label in self.labels]
 
     def loss(
         self, features: dict[str, Any], batch: dict[str, torch.Tensor], label_smoothing: float = 0.0
     ) -> torch.Tensor:
         """Cross-entropy of ``logits + log(prior)`` (plain cross-entropy before :meth:`prepare_training`)."""
         logits = features[self.logits_key].float()  # (batch, num_labels)
-        if self.log_prior is not None:
+        if self.prior is not None:
             logits = logits + self.log_prior.to(logits.device)
         targets = batch[self.target_column].to(logits.device)
         return nn.functional.cross_entropy(logits, targets, label_smoothing=label_smoothing)
@@ -96,13 +137,26 @@ class SentenceClassificationHead(TaskHead):
     def collate_targets(self, targets: list[int], seq_len: int) -> torch.Tensor:
         return torch.tensor(targets, dtype=torch.long)  # (batch,)
 
+    def decision_logits(self, logits: torch.Tensor, prior_weight: float | None = None) -> torch.Tensor:
+        """``logits + τ * log(prior)``, the scores ``predict`` ranks labels by (the logits as they are for τ = 0).
+
+        Args:
+            logits: ``(batch, num_labels)``.
+            prior_weight: τ; the head's own :attr:`prior_weight` by default.
+        """
+        weight = self.prior_weight if prior_weight is None else prior_weight
+        if self.prior is None or weight == 0:
+            return logits
+        return logits + weight * self.log_prior.to(logits.device)
+
     def decode(self, features: dict[str, Any], batch: TextBatch) -> list[dict[str, Any]]:
-        """Label and softmax probability per text.
+        """Label and softmax probability per text, from the prior-weighted logits (:meth:`decision_logits`).
 
         Returns:
             ``[{"label": str, "score": float}, ...]``, one per text.
         """
-        probabilities = features[self.logits_key].float().softmax(dim=-1)  # (batch, num_labels)
+        logits = self.decision_logits(features[self.logits_key].float())  # (batch, num_labels)
+        probabilities = logits.softmax(dim=-1)
         scores, indices = probabilities.max(dim=-1)
         return [
             {"label": self.labels[index], "score": float(score)}
@@ -123,6 +177,48 @@ class SentenceClassificationHead(TaskHead):
         from stmtl.metrics import SentenceClassificationMetric
 
         return SentenceClassificationMetric(keep_in_memory=True)
+
+    def calibrate(
+        self, model: Any, dataset: datasets.Dataset, prior_weight: float | None = None, objective: str = "accuracy",
+        **settings: Any,
+    ) -> dict[str, Any] | None:  # fmt: skip
+        """Set :attr:`prior_weight` (τ): the grid value with the best dev ``objective``, ties toward the smaller τ.
+
+        Args:
+            model: The model this head belongs to (dev logits come from its ``encode``).
+            dataset: Dev rows with ``text`` and ``label``.
+            prior_weight: A fixed τ to keep instead of choosing one (its dev scores are still reported).
+            objective: ``"accuracy"`` or ``"balanced"`` (balanced accuracy: the mean of per-label recalls).
+            **settings: Other heads' calibration settings, ignored.
+
+        Returns:
+            ``{"prior_weight", "objective", "dev_accuracy", "dev_balanced_accuracy"}``; ``None`` without a prior
+            (streamed training data) or dev rows.
+        """
+        if objective not in ("accuracy", "balanced"):
+            raise ValueError(f"objective must be 'accuracy' or 'balanced', got {objective!r}")
+        if self.prior is None or len(dataset) == 0:
+            return None
+        logits = model.encode(list(dataset["text"]), output_value=self.logits_key, show_progress_bar=False)
+        logits = torch.stack([row.float().cpu() for row in logits])  # (n, num_labels)
+        gold = np.array([self.label_ids.get(label, -1) for label in dataset["label"]])
+
+        def scores(weight: float) -> tuple[float, float]:
+            predicted = self.decision_logits(logits, weight).argmax(dim=-1).numpy()
+            recalls = [float((predicted[gold == i] == i).mean()) for i in np.unique(gold[gold >= 0])]
+            return float((predicted == gold).mean()), float(np.mean(recalls)) if recalls else 0.0
+
+        grid = {weight: scores(weight) for weight in self.PRIOR_WEIGHT_GRID}
+        if prior_weight is None:
+            key = 0 if objective == "accuracy" else 1
+            prior_weight = max(self.PRIOR_WEIGHT_GRID, key=lambda weight: (grid[weight][key], -weight))
+        else:
+            check_prior_weight(prior_weight)
+            grid.setdefault(prior_weight, scores(prior_weight))
+        self.prior_weight = float(prior_weight)
+        accuracy, balanced = grid[prior_weight]
+        return {"prior_weight": self.prior_weight, "objective": objective, "dev_accuracy": accuracy,
+                "dev_balanced_accuracy": balanced}  # fmt: skip
 
     def plot(self, references: list[str], predictions: list[str], folder: Path) -> list[Path]:
         """The dev confusion matrix."""

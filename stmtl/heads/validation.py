@@ -79,6 +79,22 @@ def check_threshold(value: Any) -> None:
         raise HeadConfigError("threshold", f"must be a number in (0, 1), got {value!r}")
 
 
+def check_prior(value: Any) -> None:
+    """A label prior: ``null`` or a list of positive numbers summing to 1 (one per label)."""
+    if value is None:
+        return
+    if not isinstance(value, (list, tuple)) or not value or not all(_is_number(v) and v > 0 for v in value):
+        raise HeadConfigError("prior", f"must be null or a list of positive numbers, got {value!r}"[:200])
+    if abs(sum(value) - 1.0) > 1e-4:
+        raise HeadConfigError("prior", f"must sum to 1, got {sum(value):.6f}")
+
+
+def check_prior_weight(value: Any) -> None:
+    """τ, the weight of the log prior in a sentence head's decisions: a number in [0, 1]."""
+    if not _is_number(value) or not 0.0 <= value <= 1.0:
+        raise HeadConfigError("prior_weight", f"must be a number in [0, 1], got {value!r}")
+
+
 CHECKS: dict[str, Callable[[Any], None]] = {
     "task": _check_task,
     "labels": _check_labels,

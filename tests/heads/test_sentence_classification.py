@@ -99,3 +99,82 @@ def test_sentence_head_loss_on_balanced_data_is_plain_cross_entropy() -> None:
     logits, targets = torch.randn(6, 2), torch.tensor([0, 1, 1, 0, 0, 1])
     loss = head.loss({"intent_logits": logits}, {"labels.intent": targets})
     assert loss == pytest.approx(float(torch.nn.functional.cross_entropy(logits, targets)))
+
+
+class _FixedLogits:
+    """A stand-in model whose ``encode(output_value=...)`` returns given logits, one row per text."""
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        self.logits = logits
+
+    def encode(self, texts: list[str], output_value: str, show_progress_bar: bool = False) -> list[torch.Tensor]:
+        return list(self.logits[: len(texts)])
+
+
+def _long_tail_head() -> SentenceClassificationHead:
+    from datasets import Dataset
+
+    head = SentenceClassificationHead("intent", ["common", "rare"], in_features=4)
+    head.prepare_training(Dataset.from_dict({"label": ["common"] * 89 + ["rare"] * 9}))  # prior 0.9 / 0.1
+    return head
+
+
+def test_sentence_head_prior_weight_zero_decodes_the_plain_logits() -> None:
+    head = _long_tail_head()
+    logits = torch.randn(20, 2)
+    plain = [{"label": head.labels[i], "score": float(p)} for p, i in zip(*logits.softmax(-1).max(-1))]
+    assert head.decode({"intent_logits": logits}, batch=None) == plain  # τ = 0: exactly the logits' argmax
+
+
+def test_sentence_head_prior_weight_moves_decisions_toward_frequent_labels() -> None:
+    head = _long_tail_head()
+    logits = torch.tensor([[0.0, 1.0]])  # "rare" by 1 logit; log(0.9 / 0.1) = 2.2 outweighs it at τ = 1
+    assert head.decode({"intent_logits": logits}, batch=None)[0]["label"] == "rare"
+    head.prior_weight = 1.0
+    assert head.decode({"intent_logits": logits}, batch=None)[0]["label"] == "common"
+
+
+def test_sentence_head_calibrate_picks_the_best_dev_prior_weight_smallest_on_ties() -> None:
+    from datasets import Dataset
+
+    head = _long_tail_head()
+    # Two dev rows: a "common" row whose logits lean 1.0 toward "rare", a "rare" row leaning 3.0 toward "rare".
+    # τ * 2.197 must exceed 1.0 to fix the first and stay under 3.0 to keep the second: τ in (0.455, 1.0] is best.
+    logits = torch.tensor([[0.0, 1.0], [0.0, 3.0]])
+    dev = Dataset.from_dict({"text": ["a", "b"], "label": ["common", "rare"]})
+    report = head.calibrate(_FixedLogits(logits), dev)
+    assert report["prior_weight"] == head.prior_weight == 0.5
+    assert report["dev_accuracy"] == 1.0 and report["objective"] == "accuracy"
+    fixed = head.calibrate(_FixedLogits(logits), dev, prior_weight=0.0)
+    assert fixed["prior_weight"] == 0.0 and fixed["dev_accuracy"] == 0.5
+
+
+def test_sentence_head_calibrate_balanced_objective_keeps_rare_recall() -> None:
+    from datasets import Dataset
+
+    head = _long_tail_head()
+    # Common rows: two lean to "rare" by 0.5 (fixed by any τ >= 0.25); rare row leans to "rare" by 1.0 (lost at
+    # τ > 0.455). Accuracy peaks for τ in [0.25, 0.45]; balanced accuracy is 1.0 there too, and at τ = 1 it drops.
+    logits = torch.tensor([[0.0, 0.5], [0.0, 0.5], [0.0, 1.0]])
+    dev = Dataset.from_dict({"text": ["a", "b", "c"], "label": ["common", "common", "rare"]})
+    report = head.calibrate(_FixedLogits(logits), dev, objective="balanced")
+    assert report["prior_weight"] == 0.25 and report["dev_balanced_accuracy"] == 1.0
+
+
+def test_sentence_head_prior_and_weight_are_saved_and_restored(tmp_path) -> None:
+    head = _long_tail_head()
+    head.prior_weight = 0.35
+    head.save(str(tmp_path))
+    loaded = SentenceClassificationHead.load(str(tmp_path))
+    assert loaded.prior == pytest.approx([90 / 100, 10 / 100]) and loaded.prior_weight == 0.35
+    logits = torch.randn(8, 2)
+    assert loaded.decode({"intent_logits": logits}, None) == head.decode({"intent_logits": logits}, None)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [("prior_weight", 1.5, "prior_weight"), ("prior", [0.5, 0.6], "must sum to 1"), ("prior", [1.0], "one value")],
+)
+def test_sentence_head_refuses_bad_prior_settings(key, value, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        SentenceClassificationHead("intent", ["a", "b"], in_features=4, **{key: value})
