@@ -1,0 +1,112 @@
+"""Task adapters: LoRA that only the heads see; the source encoder stays bit-identical."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.base.modules import Transformer
+from sentence_transformers.sentence_transformer.modules import Pooling
+
+from stmtl.adapters import ADAPTER_NAME, AdapterConfig, TaskAdapter, read_adapter_config
+
+TEXTS = ["play music by adele", "book a table for two in rome", "weather tomorrow in london"]
+
+
+@pytest.fixture
+def encoder(tiny_backbone) -> SentenceTransformer:
+    return SentenceTransformer(modules=[Transformer(tiny_backbone), Pooling(32)], device="cpu")
+
+
+def _perturb(adapter: TaskAdapter) -> None:
+    """Give the adapter non-zero weights (LoRA starts with B = 0, an exact no-op)."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for parameter in adapter.parameters():
+            parameter.normal_(std=0.2)
+
+
+def test_adapter_disabled_encodes_bit_identically_and_enabled_does_not(encoder) -> None:
+    source = encoder.encode(TEXTS)
+    adapter = TaskAdapter(encoder[0].auto_model, AdapterConfig(rank=4))
+    _perturb(adapter)
+    adapted = encoder.encode(TEXTS)
+    with adapter.disabled():
+        disabled = encoder.encode(TEXTS)
+    assert np.array_equal(disabled, source)
+    assert not np.allclose(adapted, source)
+    assert np.array_equal(encoder.encode(TEXTS), adapted)  # switched back on after the block
+
+
+def test_adapter_freezes_the_encoder_and_trains_only_lora(encoder) -> None:
+    adapter = TaskAdapter(encoder[0].auto_model, AdapterConfig(rank=4, targets=["query", "value"]))
+    trainable = [name for name, p in encoder.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in name for name in trainable)
+    # 2 layers x 2 targets x (A: 4 x 32 + B: 32 x 4)
+    assert adapter.num_parameters() == 2 * 2 * (4 * 32 + 32 * 4)
+    assert len(adapter.layers) == 4
+
+
+def test_adapter_removed_gives_the_source_state_dict(encoder) -> None:
+    before = {name: tensor.clone() for name, tensor in encoder[0].auto_model.state_dict().items()}
+    adapter = TaskAdapter(encoder[0].auto_model, AdapterConfig(rank=4))
+    with adapter.removed():
+        during = encoder[0].auto_model.state_dict()
+        assert sorted(during) == sorted(before)
+        assert all(torch.equal(during[name], before[name]) for name in before)
+    assert any("lora_" in name for name in encoder[0].auto_model.state_dict())
+
+
+def test_adapter_save_and_load_round_trip(encoder, tiny_backbone, tmp_path) -> None:
+    adapter = TaskAdapter(encoder[0].auto_model, AdapterConfig(rank=4, alpha=4.0, dropout=0.0))
+    _perturb(adapter)
+    adapter.save(tmp_path / "adapter")
+    expected = encoder.encode(TEXTS)
+
+    fresh = SentenceTransformer(modules=[Transformer(tiny_backbone), Pooling(32)], device="cpu")
+    config = read_adapter_config(tmp_path / "adapter")
+    assert config == AdapterConfig(rank=4, alpha=4.0, dropout=0.0)
+    loaded = TaskAdapter(fresh[0].auto_model, config)
+    loaded.load_weights(tmp_path / "adapter" / "adapter_model.safetensors")
+    assert np.array_equal(fresh.encode(TEXTS), expected)
+
+
+def test_adapter_load_refuses_mismatched_weights(encoder, tiny_backbone, tmp_path) -> None:
+    TaskAdapter(encoder[0].auto_model, AdapterConfig(rank=4, targets=["query"])).save(tmp_path / "adapter")
+    fresh = SentenceTransformer(modules=[Transformer(tiny_backbone), Pooling(32)], device="cpu")
+    other = TaskAdapter(fresh[0].auto_model, AdapterConfig(rank=4, targets=["query", "value"]))
+    with pytest.raises(ValueError, match=r"adapter_model\.safetensors: adapter weight .*value.* is missing"):
+        other.load_weights(tmp_path / "adapter" / "adapter_model.safetensors")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"rank": 0}, "rank must be an integer"),
+        ({"rank": "8"}, "rank must be an integer"),
+        ({"dropout": 1.5}, "dropout must be a number"),
+        ({"targets": []}, "targets must be a non-empty list"),
+        ({"rank": 8, "bias": "all"}, "unknown key 'bias'"),
+    ],
+)
+def test_adapter_config_refuses_bad_values_naming_the_file(tmp_path, values, message) -> None:
+    folder = tmp_path / "adapter"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text(json.dumps(values))
+    (folder / "adapter_model.safetensors").write_bytes(b"")
+    with pytest.raises(ValueError, match=message) as raised:
+        read_adapter_config(folder)
+    assert "adapter_config.json" in str(raised.value)
+
+
+def test_adapter_with_unknown_targets_is_refused(encoder) -> None:
+    with pytest.raises(ValueError, match="task adapter"):
+        TaskAdapter(encoder[0].auto_model, AdapterConfig(targets=["no_such_projection"]))
+
+
+def test_adapter_name_is_the_one_peft_layers_hold(encoder) -> None:
+    adapter = TaskAdapter(encoder[0].auto_model, AdapterConfig(rank=2))
+    assert all(layer.active_adapters == [ADAPTER_NAME] for _, _, layer in adapter.layers)
