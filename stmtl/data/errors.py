@@ -44,20 +44,3 @@ class DataError(ValueError):
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickle with the original arguments; the default would pass the formatted text back in as the message.
         return (type(self), (self.message, self.path, self.line))
-
-
-def check_tags(tags: list[str], known: set[str], path: str | os.PathLike, line: int) -> None:
-    """Check that every tag of a row is IOB2; tags already in ``known`` are skipped, new valid ones added to it.
-
-    Raises:
-        DataError: Naming ``path``, ``line`` and the bad tag.
-    """
-    from stmtl.bio import validate_tag
-
-    for tag in tags:
-        if tag not in known:
-            try:
-                validate_tag(tag)
-            except ValueError as err:
-                raise DataError(str(err), path, line) from err
-            known.add(tag)

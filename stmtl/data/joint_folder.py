@@ -1,7 +1,7 @@
 """Reader for the SNIPS/ATIS joint layout: ``DIR/{train,dev,test}/{seq.in,seq.out,label}``.
 
 Line ``i`` of the three files of a split describes one example: ``seq.in`` holds its whitespace-separated tokens,
-``seq.out`` one IOB2 tag per token and ``label`` its sentence label (the intent).
+``seq.out`` one tag per token and ``label`` its sentence label (the intent).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 import datasets
 
 from stmtl.data.cached import cached_dataset
-from stmtl.data.errors import DataError, check_tags
+from stmtl.data.errors import DataError
 from stmtl.data.lines import count_lines, iter_lines
+from stmtl.data.tag_schemes import TagSchemeScan, announce
 
 SEQ_IN = "seq.in"
 SEQ_OUT = "seq.out"
@@ -51,7 +52,9 @@ def read_joint_folder(
     """Reads one split of a joint-layout folder into a memory-mapped dataset (cached; see :mod:`stmtl.data.cached`).
 
     Tokens and tags are split on whitespace, so trailing spaces (common in SNIPS/ATIS) are ignored; labels are
-    stripped.
+    stripped. The tags of ``seq.out`` may be in IOB1, IOB2, BIOES or BILOU, one scheme per file; they are converted
+    to IOB2 (:mod:`stmtl.data.tag_schemes`), which is what the token head learns and what seqeval then scores, for
+    every split.
 
     Args:
         path: The dataset folder, holding one sub-folder per split.
@@ -64,8 +67,8 @@ def read_joint_folder(
 
     Raises:
         DataError: If the folder, the split folder or one of its files is missing; if the files' line counts
-            differ; if a line has no tokens, a token count different from its tag count, an invalid tag or an
-            empty label; or if the split has no rows.
+            differ; if a line has no tokens, a token count different from its tag count, an invalid tag, a tag of
+            another scheme than the tags before it or an empty label; or if the split has no rows.
     """
     root = Path(path)
     if not root.is_dir():
@@ -86,13 +89,15 @@ def read_joint_folder(
             raise DataError(f"line counts differ: {SEQ_IN} has {counts[0]} lines but {name} has {count}", split_dir)
     if not counts[0]:
         raise DataError(f"empty dataset: split {split!r} has no rows", split_dir)
-    return cached_dataset(_rows, FEATURES, files, streaming, folder=str(split_dir))
+    data = cached_dataset(_rows, FEATURES, files, streaming, folder=str(split_dir))
+    announce(split_dir / SEQ_OUT)
+    return data
 
 
 def _rows(folder: str) -> Iterator[dict[str, Any]]:
     # One checked row per line of the three files.
     seq_in_path, seq_out_path, label_path = (Path(folder) / name for name in _FILES)
-    known_tags: set[str] = set()
+    scan = TagSchemeScan(seq_out_path)
     lines = zip(iter_lines(seq_in_path), iter_lines(seq_out_path), iter_lines(label_path))
     for line_no, (in_line, out_line, label_line) in enumerate(lines, start=1):
         tokens = in_line.split()
@@ -103,8 +108,9 @@ def _rows(folder: str) -> Iterator[dict[str, Any]]:
             raise DataError(
                 f"{len(tags)} tags but {len(tokens)} tokens on line {line_no} of {SEQ_IN}", seq_out_path, line_no
             )
-        check_tags(tags, known_tags, seq_out_path, line_no)
+        tags = scan.convert(tags, line_no)
         label = label_line.strip()
         if not label:
             raise DataError("empty label", label_path, line_no)
         yield {"text": " ".join(tokens), "tokens": tokens, "tags": tags, "label": label}
+    scan.finish()

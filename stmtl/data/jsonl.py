@@ -15,8 +15,9 @@ from typing import Any
 import datasets
 
 from stmtl.data.cached import cached_dataset
-from stmtl.data.errors import DataError, check_tags
+from stmtl.data.errors import DataError
 from stmtl.data.lines import iter_lines
+from stmtl.data.tag_schemes import TagSchemeScan, announce
 
 _STRING = datasets.Value("string")
 _STRINGS = datasets.List(datasets.Value("string"))
@@ -27,7 +28,9 @@ def read_jsonl(path: str | os.PathLike, streaming: bool = False) -> datasets.Dat
     :mod:`stmtl.data.cached`).
 
     Blank lines are skipped. A row with ``tokens`` but no ``text`` gets ``text = " ".join(tokens)``. The first row
-    decides which columns the dataset has.
+    decides which columns the dataset has. Tags may be in IOB1, IOB2, BIOES or BILOU, one scheme per file; they are
+    converted to IOB2 (:mod:`stmtl.data.tag_schemes`), which is what the token head learns and what seqeval then
+    scores, for dev and test files as for training ones.
 
     Args:
         path: The ``.jsonl`` file.
@@ -40,7 +43,8 @@ def read_jsonl(path: str | os.PathLike, streaming: bool = False) -> datasets.Dat
     Raises:
         DataError: If the file is missing or has no rows; or, naming the line, if a line is not a JSON object,
             carries different kinds of labels than the first row, has a value of the wrong type, an empty text,
-            label, label in a list or token list, tokens and tags of different lengths, or an invalid tag.
+            label, label in a list or token list, tokens and tags of different lengths, an invalid tag or a tag of
+            another scheme than the tags before it.
     """
     file = Path(path)
     first = next(((n, line) for n, line in enumerate(iter_lines(file), start=1) if line.strip()), None)
@@ -56,16 +60,18 @@ def read_jsonl(path: str | os.PathLike, streaming: bool = False) -> datasets.Dat
     if has_tokens:
         features["tokens"] = _STRINGS
         features["tags"] = _STRINGS
-    return cached_dataset(
+    data = cached_dataset(
         _rows, datasets.Features(features), [file], streaming, file=str(file), first_line=first_line,
         has_label=has_label, has_labels=has_labels, has_tokens=has_tokens,
     )  # fmt: skip
+    announce(file)
+    return data
 
 
 def _rows(file: str, first_line: int, has_label: bool, has_labels: bool, has_tokens: bool) -> Iterator[dict[str, Any]]:
     # One checked row per non-blank line; every row must carry the same kinds of labels as the first.
     expected = (has_label, has_labels, has_tokens)
-    known_tags: set[str] = set()
+    scan = TagSchemeScan(file)
     for line_no, line in enumerate(iter_lines(file), start=1):
         if not line.strip():
             continue
@@ -78,7 +84,8 @@ def _rows(file: str, first_line: int, has_label: bool, has_labels: bool, has_tok
                 file,
                 line_no,
             )
-        yield _row(obj, expected, known_tags, file, line_no)
+        yield _row(obj, expected, scan, file, line_no)
+    scan.finish()
 
 
 def _parse_object(line: str, file: str | Path, line_no: int) -> dict[str, Any]:
@@ -115,7 +122,7 @@ def _row_kinds(obj: dict[str, Any], file: str | Path, line_no: int) -> tuple[boo
 
 
 def _row(
-    obj: dict[str, Any], kinds: tuple[bool, bool, bool], known_tags: set[str], file: str, line_no: int
+    obj: dict[str, Any], kinds: tuple[bool, bool, bool], scan: TagSchemeScan, file: str, line_no: int
 ) -> dict[str, Any]:
     # Checks the row's values and returns the dataset row.
     has_label, has_labels, has_tokens = kinds
@@ -129,8 +136,7 @@ def _row(
             raise DataError("'tokens' holds an empty string", file, line_no)
         if len(tokens) != len(tags):
             raise DataError(f"{len(tags)} tags but {len(tokens)} tokens", file, line_no)
-        check_tags(tags, known_tags, file, line_no)
-        row["tokens"], row["tags"] = tokens, tags
+        row["tokens"], row["tags"] = tokens, scan.convert(tags, line_no)
     text = _string(obj, "text", file, line_no) if "text" in obj else " ".join(row["tokens"])
     if not text.strip():
         raise DataError("'text' is empty", file, line_no)

@@ -11,6 +11,7 @@ from stmtl.data.conll import read_conll
 from stmtl.data.errors import DataError
 from stmtl.data.joint_folder import read_joint_folder
 from stmtl.data.jsonl import read_jsonl
+from stmtl.data.tag_schemes import convert_dataset
 
 JSONL_SUFFIXES = (".jsonl", ".json")
 CONLL_SUFFIXES = (".conll", ".bio", ".iob", ".txt")
@@ -21,11 +22,14 @@ def read_task_data(
 ) -> datasets.Dataset | datasets.IterableDataset:
     """Loads task data from a dataset, a joint-layout folder or a file.
 
-    - A ``datasets.Dataset`` is returned unchanged once it is known to carry labels.
+    - A ``datasets.Dataset`` is returned unchanged once it is known to carry labels, unless its ``tags`` are in
+      another scheme than IOB2: they are then converted (:func:`stmtl.data.tag_schemes.convert_dataset`).
     - A ``datasets.DatasetDict`` gives its ``split``, checked the same way.
     - A folder is read with :func:`read_joint_folder` for ``split``.
     - A ``.jsonl`` or ``.json`` file is read with :func:`read_jsonl`.
     - A ``.conll``, ``.bio``, ``.iob`` or ``.txt`` file is read with :func:`read_conll`.
+
+    Token tags come out in IOB2 whatever the scheme of the source (IOB1, IOB2, BIOES or BILOU).
 
     Suffixes are matched case-insensitively. Files hold a single split, so ``split`` only applies to folders and
     dataset dicts.
@@ -49,6 +53,8 @@ def read_task_data(
         source = source[split]
     if isinstance(source, datasets.Dataset):
         _check_columns(source)
+        if "tags" in source.column_names:
+            source = convert_dataset(source)
         return source.to_iterable_dataset() if streaming else source
 
     path = Path(source).expanduser()

@@ -26,9 +26,11 @@ class TokenClassificationHead(TaskHead):
     Writes ``features[f"{task}_logits"]`` of shape ``(batch, seq, num_labels)``.
 
     Design choices:
-        * IOB2 tags (``B-type`` opens an entity, ``I-type`` continues it, ``O`` is outside): the scheme of SNIPS,
-          ATIS and CoNLL data and what seqeval's strict mode scores, so no conversion sits between data,
-          model and metric. The label set must contain ``O``.
+        * IOB2 tags (``B-type`` opens an entity, ``I-type`` continues it, ``O`` is outside): the scheme of SNIPS
+          and ATIS data and what seqeval's strict mode scores, so no conversion sits between model and metric.
+          The data readers convert IOB1 (CoNLL-2003), BIOES and BILOU sources to IOB2 before the head sees them
+          (:mod:`stmtl.data.tag_schemes`); the head itself holds IOB2 labels only, and its label set must
+          contain ``O``.
         * Each word is tagged from its first piece; later pieces are ignored in the loss and at decoding, so a
           word counts once however the tokenizer splits it.
         * A single linear layer with dropout 0.1 by default, as BERT's token-classification head.
@@ -62,7 +64,7 @@ class TokenClassificationHead(TaskHead):
 
     @classmethod
     def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
-        """``O`` first, then the sorted set of the other tags."""
+        """``O`` first, then the sorted set of the other tags (IOB2: the readers have converted other schemes)."""
         tags = cls.distinct_values(dataset, "tags")
         return ["O", *sorted(tags - {"O"})]
 

@@ -66,10 +66,10 @@ def test_read_conll_single_column(tmp_path: Path, check_error: ErrorCheck) -> No
 
 
 def test_read_conll_invalid_tag(tmp_path: Path, check_error: ErrorCheck) -> None:
-    path = write(tmp_path / "bad.conll", "EU B-ORG\n\nPeter NNP E-PER\n")
+    path = write(tmp_path / "bad.conll", "EU B-ORG\n\nPeter NNP X-PER\n")
     with pytest.raises(DataError) as info:
         read_conll(path)
-    assert "'E-PER'" in check_error(info, "bad.conll", 3)
+    assert "'X-PER'" in check_error(info, "bad.conll", 3)
 
 
 def test_read_conll_missing_file(tmp_path: Path, check_error: ErrorCheck) -> None:
