@@ -3,7 +3,7 @@
 Each head type (:data:`stmtl.heads.HEAD_TYPES`) names the columns its labels come from; a source gets one task per
 head type whose columns it has. A SNIPS/ATIS joint folder (``text``, ``tokens``, ``tags``, ``label``) thus gives
 the tasks ``intent`` (sentence) and ``slots`` (token), a CoNLL file ``slots`` alone, a JSONL file of
-``{"text", "label"}`` rows ``intent`` alone.
+``{"text", "label"}`` rows or a CSV file with columns ``text,label`` ``intent`` alone.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def infer_tasks(
     the slots of a model trained on a JSONL file with intents and slots, and the intent task has no dev data.
 
     Args:
-        train: Training data: a joint-layout folder (its ``train/`` split), a ``.jsonl`` or a CoNLL file.
+        train: Training data: a joint-layout folder (its ``train/`` split), a ``.jsonl``, ``.csv``/``.tsv`` or a
+            CoNLL file.
         dev: Development data in any of those forms (a folder gives its ``dev/`` split), or ``None``.
         test: Test data likewise (a folder gives its ``test/`` split), or ``None``.
 

@@ -8,12 +8,14 @@ from pathlib import Path
 import datasets
 
 from stmtl.data.conll import read_conll
+from stmtl.data.delimited import read_delimited
 from stmtl.data.errors import DataError
 from stmtl.data.joint_folder import read_joint_folder
 from stmtl.data.jsonl import read_jsonl
 from stmtl.data.tag_schemes import convert_dataset
 
 JSONL_SUFFIXES = (".jsonl", ".json")
+DELIMITED_SUFFIXES = (".csv", ".tsv")
 CONLL_SUFFIXES = (".conll", ".bio", ".iob", ".txt")
 
 
@@ -27,6 +29,7 @@ def read_task_data(
     - A ``datasets.DatasetDict`` gives its ``split``, checked the same way.
     - A folder is read with :func:`read_joint_folder` for ``split``.
     - A ``.jsonl`` or ``.json`` file is read with :func:`read_jsonl`.
+    - A ``.csv`` or ``.tsv`` file with a header row is read with :func:`stmtl.data.delimited.read_delimited`.
     - A ``.conll``, ``.bio``, ``.iob`` or ``.txt`` file is read with :func:`read_conll`.
 
     Token tags come out in IOB2 whatever the scheme of the source (IOB1, IOB2, BIOES or BILOU).
@@ -65,9 +68,11 @@ def read_task_data(
     suffix = path.suffix.lower()
     if suffix in JSONL_SUFFIXES:
         return read_jsonl(path, streaming)
+    if suffix in DELIMITED_SUFFIXES:
+        return read_delimited(path, streaming)
     if suffix in CONLL_SUFFIXES:
         return read_conll(path, streaming)
-    accepted = ", ".join(JSONL_SUFFIXES + CONLL_SUFFIXES)
+    accepted = ", ".join(JSONL_SUFFIXES + DELIMITED_SUFFIXES + CONLL_SUFFIXES)
     found = repr(suffix) if suffix else "(no suffix)"
     raise DataError(
         f"unsupported file type {found}; expected a joint-layout folder "

@@ -60,12 +60,12 @@ def test_read_task_data_conll_suffixes(tmp_path: Path, name: str) -> None:
 
 
 def test_read_task_data_unknown_suffix(tmp_path: Path, check_error: ErrorCheck) -> None:
-    path = tmp_path / "d.csv"
+    path = tmp_path / "d.xlsx"
     path.write_text("a,b\n", encoding="utf-8")
     with pytest.raises(DataError) as info:
         read_task_data(path)
-    text = check_error(info, "d.csv", None)
-    assert "'.csv'" in text and ".jsonl" in text and ".conll" in text
+    text = check_error(info, "d.xlsx", None)
+    assert "'.xlsx'" in text and ".jsonl" in text and ".csv" in text and ".tsv" in text and ".conll" in text
 
 
 def test_read_task_data_missing_path(tmp_path: Path, check_error: ErrorCheck) -> None:
