@@ -1,11 +1,11 @@
 """Words, word pieces and character offsets: the one place where text positions are computed.
 
 A *word* is the unit that carries a tag. Training data brings its own words (``seq.in`` tokens, CoNLL
-lines, JSONL ``tokens``); raw text at prediction time is split by :func:`split_words`: runs of
-non-space characters, with every CJK ideograph a word of its own (CJK text has no spaces, and BERT's
-tokenizer splits it per character too). Both paths then map word pieces to words by the piece's
-character offset from the fast tokenizer (``return_offsets_mapping``), so training and inference share
-the same tokenization as ``encode`` and the same alignment code, and a span is always a slice
+lines, JSONL ``tokens``); raw text at prediction time is split by :func:`split_words` the way tokenized
+corpora such as CoNLL-2003 split it, so that an entity never takes in the punctuation around it
+("next Tuesday." gives the words "next", "Tuesday", "."). Both paths then map word pieces to words by the
+piece's character offset from the fast tokenizer (``return_offsets_mapping``), so training and inference
+share the same tokenization as ``encode`` and the same alignment code, and a span is always a slice
 ``text[start:end]`` of the original string.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,21 +22,73 @@ import numpy as np
 # CJK Unified Ideographs (+ extensions and compatibility blocks), the ranges BERT's tokenizer splits per character.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ceaf\U0002f800-\U0002fa1f"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
+# Letters each followed by a period: "U.S.", "e.g.", "a.m.", an initial "J.".
+_ABBREVIATION = re.compile(r"(?:[^\W\d_]\.)+")
 
 IGNORE_INDEX = -100
 """Label of word pieces that carry no tag: special tokens, padding and non-first pieces of a word."""
 
 
 def split_words(text: str) -> list[tuple[int, int]]:
-    """Split raw text into words.
+    """Split raw text into words, punctuation at a word's edges apart.
+
+    The rule:
+
+    1. Whitespace separates words, and every CJK ideograph is a word of its own (CJK text has no spaces, and
+       BERT's tokenizer splits it per character too).
+    2. Punctuation (Unicode categories ``P*``) at the start or end of a whitespace-separated word is split off,
+       each character a word of its own except that a run of the same character stays one ("...", "!!", "--"):
+       ``(Paris),`` gives ``(``, ``Paris``, ``)``, ``,``.
+    3. Punctuation inside a word stays in it: "don't", "e-mail", "3.5", "12:30", "U.S.", "a@b.com",
+       "https://x.org/a?b=c" are one word each (a URL still loses a final period or comma).
+    4. Two exceptions keep an edge character: the final period of letters each followed by a period ("U.S.",
+       "e.g.", "a.m.", the initial "J."), and a ``-`` or ``.`` directly before a digit ("-5", ".5").
+
+    Symbols (``$``, ``€``, ``+``, emoji) are not punctuation and stay attached ("$5" is one word). Data tokenized
+    this way (CoNLL, where punctuation is a token of its own) predicts as it was trained; data whose words carry
+    their punctuation ("paris," as one training word) meets the split form at prediction time.
 
     Args:
         text: Any string.
 
     Returns:
-        ``(start, end)`` character spans, in order, one per word.
+        ``(start, end)`` character spans, in order, one per word; ``text[start:end]`` never holds whitespace.
     """
-    return [match.span() for match in _WORD.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    for match in _WORD.finditer(text):
+        start, end = match.span()
+        if end - start == 1 or not (_is_punctuation(text[start]) or _is_punctuation(text[end - 1])):
+            spans.append((start, end))
+        else:
+            spans.extend(_split_edges(text, start, end))
+    return spans
+
+
+def _is_punctuation(char: str) -> bool:
+    return unicodedata.category(char).startswith("P")
+
+
+def _split_edges(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    # The punctuation at both edges of text[start:end], split off as runs of one character, then the core.
+    head: list[tuple[int, int]] = []
+    while start < end and _is_punctuation(text[start]):
+        if text[start] in "-." and start + 1 < end and text[start + 1].isdigit():
+            break
+        run = start + 1
+        while run < end and text[run] == text[start]:
+            run += 1
+        head.append((start, run))
+        start = run
+    tail: list[tuple[int, int]] = []
+    while end > start and _is_punctuation(text[end - 1]):
+        if text[end - 1] == "." and _ABBREVIATION.fullmatch(text, start, end):
+            break
+        run = end - 1
+        while run > start and text[run - 1] == text[end - 1]:
+            run -= 1
+        tail.append((run, end))
+        end = run
+    return head + ([(start, end)] if end > start else []) + tail[::-1]
 
 
 def join_words(words: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:

@@ -1,6 +1,10 @@
-"""Property tests: for any text and any tags, spans are exact slices, never overlap, and tags round-trip."""
+"""Property tests: for any text and any tags, spans are exact slices, never overlap, and tags round-trip; words never
+start or end in punctuation outside the documented exceptions."""
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -39,6 +43,27 @@ def test_decoded_entities_are_exact_disjoint_slices(text: str, data) -> None:
         for i, tag in enumerate(tags)
     ]
     assert len(entities) == sum(opens)
+
+
+def _punctuation(char: str) -> bool:
+    return unicodedata.category(char).startswith("P")
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts())
+def test_split_words_partitions_text_and_keeps_punctuation_off_word_edges(text: str) -> None:
+    spans = split_words(text)
+    assert "".join(text[start:end] for start, end in spans) == "".join(ch for ch in text if not ch.isspace())
+    assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))
+    for start, end in spans:
+        word = text[start:end]
+        assert word and not any(ch.isspace() for ch in word)
+        if all(_punctuation(ch) for ch in word):
+            assert len(set(word)) == 1, word  # a punctuation word is a run of one character
+            continue
+        # Edge punctuation only where the rule keeps it: "-5"/".5", and the period of "U.S."-like abbreviations.
+        assert not _punctuation(word[0]) or (word[0] in "-." and word[1].isdigit()), word
+        assert not _punctuation(word[-1]) or re.fullmatch(r"(?:[^\W\d_]\.)+", word), word
 
 
 @settings(max_examples=150, deadline=None)
