@@ -13,8 +13,9 @@ def entity_type(tag: str) -> str | None:
     """The entity type of an IOB2 tag (``"B-city"`` → ``"city"``), ``None`` for ``"O"``.
 
     A valid tag is ``"O"`` or ``"B-<type>"`` / ``"I-<type>"`` with a non-empty type and no whitespace (the text
-    formats, seq.out and CoNLL, separate tags by whitespace). This is the one IOB2 check of the package: the data
-    readers, the token head and the decoder all call it.
+    formats, seq.out and CoNLL, separate tags by whitespace). This is the one IOB2 check of the package: the token
+    head and the decoder call it. Data files may come in IOB1, BIOES or BILOU too: the readers check those tags
+    with :func:`stmtl.data.tag_schemes.tag_parts` and convert them to IOB2 before any head sees them.
 
     Raises:
         ValueError: If the tag is not a string or not an IOB2 tag (naming it).
