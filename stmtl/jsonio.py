@@ -1,8 +1,13 @@
-"""Writing JSON that every parser reads: no ``NaN``/``Infinity`` literals, and JSON Lines that stay one line.
+"""Writing JSON that every parser reads (no ``NaN``/``Infinity`` literals, JSON Lines that stay one line), and
+reading a model's JSON files with a nesting limit.
 
 Python's ``json`` writes ``NaN`` and ``Infinity`` by default, which strict parsers (``jq``, JavaScript, Rust's
 serde) refuse. Every JSON stmtl writes goes through :func:`to_json`, which turns non-finite numbers into ``null``
 and then serializes with ``allow_nan=False``.
+
+A model folder's JSON files are data from disk: :func:`read_json` refuses one nested deeper than
+:data:`MAX_JSON_DEPTH` with one error naming the file, where ``json.loads`` alone would raise a ``RecursionError``
+naming nothing (or accept a depth that a later reader, e.g. the tokenizers library's, refuses).
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+MAX_JSON_DEPTH = 100
+"""Deepest nesting of arrays and objects :func:`read_json` accepts (the tokenizers library stops at 128; model files
+nest fewer than 20 levels)."""
 _LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 """Characters ``str.splitlines`` breaks on that ``json.dumps(ensure_ascii=False)`` leaves unescaped."""
 
@@ -77,6 +85,43 @@ def write_json(path: str | os.PathLike, value: Any, **kwargs: Any) -> None:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (a scalar: 0, ``[]``: 1), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def read_json(path: str | os.PathLike, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse a UTF-8 JSON file whose arrays and objects nest at most ``max_depth`` levels.
+
+    Args:
+        path: The file.
+        max_depth: The deepest nesting accepted.
+
+    Returns:
+        The parsed value.
+
+    Raises:
+        OSError: If the file cannot be read.
+        ValueError: One line naming the file, if it is not UTF-8 JSON or nests too deeply.
+    """
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except RecursionError:  # the parser's own stack ran out: far deeper than any limit
+        raise ValueError(f"{os.fspath(path)}: JSON nested more than {max_depth} levels deep") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{os.fspath(path)}: not valid JSON ({error})") from None
+    if json_depth(value) > max_depth:
+        raise ValueError(f"{os.fspath(path)}: JSON nested more than {max_depth} levels deep")
+    return value
 
 
 def read_metrics(path: str | Path) -> list[dict]:

@@ -6,85 +6,14 @@ every check below runs on local files before anything is built from them.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
-from sentence_transformers.base import modules as base_modules
-from sentence_transformers.sentence_transformer import modules as sentence_modules
-
 from stmtl.hub import is_hub_id, repo_id, resolve_model_path
 from stmtl.model import MultiTaskSentenceTransformer
-from stmtl.model_files import check_model_files
-from stmtl.model_format import HEADS_FILE, read_head_entries
+from stmtl.model_files import ALLOWED_TYPES, SENTENCE_TRANSFORMERS_MODULES, check_module_types, modules_json_of
 
-SENTENCE_TRANSFORMERS_MODULES = (
-    base_modules.Transformer, base_modules.Dense, base_modules.Normalize, base_modules.Router,
-    sentence_modules.Pooling, sentence_modules.StaticEmbedding, sentence_modules.WordEmbeddings,
-    sentence_modules.WordWeights, sentence_modules.WeightedLayerPooling, sentence_modules.LayerNorm,
-    sentence_modules.Dropout, sentence_modules.BoW, sentence_modules.CNN, sentence_modules.LSTM,
-)  # fmt: skip
-"""The sentence-transformers module classes a saved encoder may use (text encoders only)."""
-
-
-def _type_names(cls: type) -> set[str]:
-    """The ``modules.json`` names that resolve to ``cls``: where it is defined, its package, the v2-v5 alias."""
-    package = cls.__module__.rsplit(".", 1)[0]
-    return {
-        f"{cls.__module__}.{cls.__name__}",
-        f"{package}.{cls.__name__}",
-        f"sentence_transformers.models.{cls.__name__}",
-    }
-
-
-ALLOWED_TYPES = frozenset(name for cls in SENTENCE_TRANSFORMERS_MODULES for name in _type_names(cls)) | frozenset(
-    MultiTaskSentenceTransformer._module_classes
-)
-"""Every ``type`` in ``modules.json`` that :func:`load` accepts: the classes above and stmtl's heads, by name (heads
-appear there in models saved before ``heads.json``; ``heads.json`` itself accepts stmtl's heads only)."""
-
-
-def check_module_types(path: str | os.PathLike) -> list[str]:
-    """Read ``modules.json`` and ``heads.json``; refuse any type outside the allow-list, before anything is imported.
-
-    Args:
-        path: A saved model folder.
-
-    Returns:
-        The module types, in model order.
-
-    Raises:
-        FileNotFoundError: If ``path`` or its ``modules.json`` does not exist.
-        ValueError: If a manifest is malformed or names a type that is not one of
-            :data:`SENTENCE_TRANSFORMERS_MODULES` or stmtl's heads (the error names the type; it is never imported).
-    """
-    entries = [*_module_entries(path), *read_head_entries(os.path.join(os.fspath(path), HEADS_FILE))]
-    return [entry["type"] for entry in sorted(entries, key=lambda entry: entry.get("idx", 0))]
-
-
-def _module_entries(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """The parsed and allow-listed ``modules.json`` of ``path``."""
-    modules_json = os.path.join(os.fspath(path), "modules.json")
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"{os.fspath(path)}: no such model folder")
-    if not os.path.isfile(modules_json):
-        raise FileNotFoundError(f"{modules_json}: missing; not a saved sentence-transformers model")
-    try:
-        with open(modules_json, encoding="utf-8") as handle:
-            entries = json.load(handle)
-        types = [entry["type"] for entry in entries]
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
-        raise ValueError(f"{modules_json}: malformed ({error})") from None
-    for module_type in types:
-        if module_type in ALLOWED_TYPES:
-            continue
-        if isinstance(module_type, str) and module_type.startswith("stmtl."):
-            raise ValueError(f"{modules_json}: unknown stmtl module type {module_type!r} (saved by another version?)")
-        raise ValueError(
-            f"{modules_json}: refusing module type {module_type!r}: stmtl.load only loads sentence-transformers' "
-            "text-encoder modules and stmtl's heads"
-        )
-    return entries
+__all__ = ["ALLOWED_TYPES", "SENTENCE_TRANSFORMERS_MODULES", "check_module_types", "load"]
 
 
 def load(
@@ -97,12 +26,15 @@ def load(
 ) -> MultiTaskSentenceTransformer:
     """Load a model saved by ``MultiTaskSentenceTransformer.save`` (or any sentence-transformers model).
 
-    Module types are checked against the allow-list first (``modules.json``, and ``heads.json`` for the heads),
-    then the folder's files (:mod:`stmtl.model_files`): a missing module folder, a JSON file that does not parse,
-    unreadable or non-finite weights, pickled weights and two heads with one task name are refused naming the file.
-    stmtl's heads resolve to the installed classes, so ``trust_remote_code`` stays off: a backbone's own modelling
-    code (``auto_map``) runs only if you pass ``trust_remote_code=True`` yourself. Models saved before ``heads.json``
-    existed (heads listed in ``modules.json``) load as well.
+    Before anything is built, the folder is checked (:func:`stmtl.model_files.check_model_folder`, which
+    ``MultiTaskSentenceTransformer(path)`` runs too): module types against the allow-list (``modules.json``, and
+    ``heads.json`` for the heads), ``heads.json`` as a manifest, then the files: a missing module folder (a
+    ``Normalize`` or ``Dropout`` may have none), one outside the model folder after symlinks, a JSON file that does
+    not parse or nests too deeply, unreadable or non-finite weights, pickled weights, two heads with one task name
+    and heads other than those saving recorded are refused naming the file. stmtl's heads resolve to the installed
+    classes, so ``trust_remote_code`` stays off: a backbone's own modelling code (``auto_map``) runs only if you pass
+    ``trust_remote_code=True`` yourself. Models saved before ``heads.json`` existed (heads listed in
+    ``modules.json``) load as well.
 
     Args:
         path: The saved model folder, or a hub id such as ``org/name`` (found in, or downloaded into, the Hugging
@@ -126,11 +58,7 @@ def load(
     folder = resolve_model_path(
         name, cache_folder, revision, kwargs.get("token"), kwargs.get("local_files_only", False)
     )
-    entries = _module_entries(folder)
-    heads = read_head_entries(os.path.join(folder, HEADS_FILE))
-    check_model_files(
-        folder, {"modules.json": entries, HEADS_FILE: heads}, set(MultiTaskSentenceTransformer._module_classes)
-    )
+    modules_json_of(folder)  # a saved model, not a plain Hugging Face folder; the rest is checked on construction
     kwargs["model_kwargs"] = {"use_safetensors": True, **(kwargs.get("model_kwargs") or {})}
     kwargs["local_files_only"] = True
     try:

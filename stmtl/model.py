@@ -32,7 +32,8 @@ from stmtl.encoding import (
 from stmtl.heads import TaskHead, TextBatch
 from stmtl.hub import is_hub_id, repo_id, resolve_model_path
 from stmtl.model_card import render_model_card
-from stmtl.model_format import HEAD_CLASSES, add_saved_heads, save_model_folder
+from stmtl.model_files import check_model_folder
+from stmtl.model_format import HEAD_CLASSES, TASKS_KEY, add_saved_heads, save_model_folder
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,10 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         self, model_name_or_path: str, token: bool | str | None, cache_folder: str | None, revision: str | None = None,
         trust_remote_code: bool = False, local_files_only: bool = False, **kwargs: Any,
     ) -> tuple[list[nn.Module] | OrderedDict[str, nn.Module], dict[str, Any]]:  # fmt: skip
-        """The parent's loading of ``modules.json`` (the encoder), then the heads ``heads.json`` lists."""
+        """Check the folder (:func:`stmtl.model_files.check_model_folder`: what ``stmtl.load`` checks; a plain
+        Hugging Face folder is accepted, as by the parent), then the parent's loading of ``modules.json`` (the
+        encoder), then the heads ``heads.json`` lists."""
+        check_model_folder(model_name_or_path, plain=True)
         hub = {
             "token": token,
             "cache_folder": cache_folder,
@@ -257,13 +261,15 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
     def _get_model_config(self) -> dict[str, Any]:
         config = super()._get_model_config()
         base_model = {"base_model": self.model_card_data.base_model} if self.model_card_data.base_model else {}
-        config["stmtl"] = {"version": stmtl.__version__, **base_model, **getattr(self, "card_info", {})}
+        tasks = {TASKS_KEY: [module.task for module in self if isinstance(module, TaskHead)]}
+        config["stmtl"] = {"version": stmtl.__version__, **base_model, **getattr(self, "card_info", {}), **tasks}
         return config
 
     def _parse_model_config(self, model_config: dict[str, Any]) -> None:
         super()._parse_model_config(model_config)
         saved = dict(model_config.get("stmtl", {}))
         saved.pop("version", None)
+        saved.pop(TASKS_KEY, None)  # checked against heads.json before loading (stmtl.model_files)
         if isinstance(base_model := saved.pop("base_model", None), str):
             self.model_card_data.base_model = base_model
         self.card_info = saved

@@ -7,6 +7,7 @@ import shutil
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -70,10 +71,19 @@ def test_loading_damaged_folder_one_line_exit_2(copy, damage, capsys) -> None:
     assert err.startswith("stmtl: error:") and err.count("\n") == 0 and named in err, err
 
 
-def test_loading_duplicate_task_names_refused_naming_file(copy) -> None:
+@pytest.mark.parametrize("layout", ["heads.json", "old"])
+def test_loading_duplicate_task_names_refused_naming_file(copy, layout) -> None:
     config = json.loads((copy / "3_TokenClassificationHead" / "config.json").read_text())
     (copy / "3_TokenClassificationHead" / "config.json").write_text(json.dumps({**config, "task": "intent"}))
-    with pytest.raises(ValueError, match=r"3_TokenClassificationHead/config.json: key 'task'.*'intent'"):
+    message = r"heads.json: the head in 3_TokenClassificationHead has task 'intent', heads.json says 'ner'"
+    if layout == "old":  # as saved before heads.json: every module in modules.json, no task names beside them
+        heads = json.loads((copy / "heads.json").read_text())
+        modules = json.loads((copy / "modules.json").read_text())
+        modules += [{key: head[key] for key in ("idx", "name", "path", "type")} for head in heads]
+        (copy / "modules.json").write_text(json.dumps(modules))
+        (copy / "heads.json").unlink()
+        message = r"3_TokenClassificationHead/config.json: key 'task': 'intent' is also the task of the head in"
+    with pytest.raises(ValueError, match=message):
         stmtl.load(copy, device="cpu")
 
 
@@ -97,3 +107,40 @@ def test_loading_accepts_legacy_module_names(copy) -> None:
     )
     (copy / "modules.json").write_text(json.dumps(modules))
     assert list(stmtl.load(copy, device="cpu").heads) == ["intent", "ner"]
+
+
+@pytest.fixture(scope="session")
+def published_minilm(default_backbone_path, tmp_path_factory) -> Path:
+    """The default backbone's folder as published (``2_Normalize`` listed, no folder), hard-linked where possible."""
+    import os
+
+    def link_or_copy(source: str, target: str) -> None:
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+
+    folder = Path(shutil.copytree(default_backbone_path, tmp_path_factory.mktemp("published") / "all-MiniLM-L6-v2",
+                                  copy_function=link_or_copy))  # fmt: skip
+    assert "2_Normalize" in (folder / "modules.json").read_text() and not (folder / "2_Normalize").exists()
+    return folder
+
+
+def test_loading_published_layout_without_normalize_folder(published_minilm, tmp_path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    texts = ["A man is playing a guitar.", "Play a song by Queen", ""]
+    loaded = stmtl.load(published_minilm, device="cpu")
+    plain = SentenceTransformer(str(published_minilm), device="cpu")
+    assert [type(module).__name__ for module in loaded] == ["Transformer", "Pooling", "Normalize"]
+    assert np.array_equal(loaded.encode(texts), plain.encode(texts))
+    (tmp_path / "texts.txt").write_text("\n".join(texts[:2]) + "\n")
+    args = ["encode", "--model", str(published_minilm), "--input", str(tmp_path / "texts.txt")]
+    assert main([*args, "--output", str(tmp_path / "out.npy")]) == 0
+    assert np.array_equal(np.load(tmp_path / "out.npy"), plain.encode(texts[:2]))
+
+
+def test_loading_module_with_parameters_still_needs_its_folder(copy) -> None:
+    shutil.rmtree(copy / "1_Pooling")
+    with pytest.raises(FileNotFoundError, match=r"1_Pooling: missing module folder named in .*modules.json"):
+        stmtl.load(copy, device="cpu")

@@ -17,6 +17,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Normalize
 
 import stmtl
+from stmtl.backbone import encoder_modules
 from stmtl.model_format import HEADS_FILE
 from tests.helpers import TRICKY_TEXTS, two_task_model
 
@@ -155,16 +156,25 @@ def test_format_heads_json_damage_named(copy, change, message) -> None:
         stmtl.MultiTaskSentenceTransformer(str(copy), device="cpu")
 
 
-def test_format_heads_keep_their_place_in_the_module_order(tiny_backbone, tmp_path) -> None:
-    with_normalize = two_task_model(tiny_backbone, dim=32)
-    with_normalize.add_module("4", Normalize())
+def test_format_heads_keep_their_place_after_the_encoder(tiny_backbone, tmp_path) -> None:
+    encoder = SentenceTransformer(modules=[*encoder_modules(tiny_backbone), Normalize()], device="cpu")
+    with_normalize = two_task_model(encoder, dim=32)
     with_normalize.save(str(tmp_path / "model"))
+    assert [entry["idx"] for entry in json.loads((tmp_path / "model" / HEADS_FILE).read_text())] == [3, 4]
     loaded = stmtl.load(tmp_path / "model", device="cpu")
     assert [type(module).__name__ for module in loaded] == [type(module).__name__ for module in with_normalize]
     assert loaded.predict(TEXTS) == with_normalize.predict(TEXTS)
     plain = SentenceTransformer(str(tmp_path / "model"), device="cpu")
     assert [type(module).__name__ for module in plain] == ["Transformer", "Pooling", "Normalize"]
     assert np.array_equal(plain.encode(TEXTS), with_normalize.encode(TEXTS))
+
+
+def test_format_save_refuses_an_encoder_module_after_a_head(tiny_backbone, tmp_path) -> None:
+    model = two_task_model(tiny_backbone, dim=32)
+    model.add_module("4", Normalize())  # the heads would read the embeddings before Normalize: not loadable as saved
+    with pytest.raises(ValueError, match="cannot save: the encoder module Normalize comes after the head of task"):
+        model.save(str(tmp_path / "model"))
+    assert not (tmp_path / "model").exists()
 
 
 def test_format_saving_over_a_model_keeps_no_heads_of_the_old_one(saved, tiny_backbone, tmp_path) -> None:

@@ -65,13 +65,16 @@ def test_safe_serialization(model, tmp_path, safe_serialization) -> None:
     assert sum((tmp_path / entry["path"] / "model.safetensors").is_file() for entry in entries) == 1
 
 
-def test_load_local_without_normalize_directory(model, tmp_path, cls) -> None:
-    """Ports test_load_local_without_normalize_directory: an empty module folder removed, the model still loads."""
-    model.add_module("Normalize", Normalize())
+def test_load_local_without_normalize_directory(tiny_backbone, tmp_path, cls) -> None:
+    """Ports test_load_local_without_normalize_directory: an empty module folder removed, the model still loads.
+
+    Normalize is put into the encoder rather than appended: a multi-task model's heads come after the whole encoder.
+    """
+    model = make_model(cls, tiny_backbone, modules=[*encoder_modules(tiny_backbone), Normalize()])
     folder = tmp_path / "tiny_model_local"
     model.save(str(folder))
     (normalize,) = [
-        entry for entry in json.loads((folder / "modules.json").read_text()) if entry["name"] == "Normalize"
+        entry for entry in json.loads((folder / "modules.json").read_text()) if entry["type"].endswith(".Normalize")
     ]
     shutil.rmtree(folder / normalize["path"])
     assert isinstance(cls(str(folder), device="cpu"), cls)
