@@ -6,6 +6,7 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from itertools import islice
 from pathlib import Path
 from types import MappingProxyType
@@ -36,6 +37,10 @@ from stmtl.model_files import check_model_folder
 from stmtl.model_format import HEAD_CLASSES, TASKS_KEY, add_saved_heads, save_model_folder
 
 logger = logging.getLogger(__name__)
+
+_AT_LIMIT: ContextVar[list[int] | None] = ContextVar("stmtl_texts_at_limit", default=None)
+"""The texts of the running ``encode`` call that reached ``max_seq_length``, as a one-item counter. A context
+variable, so every thread (and asyncio task) counts its own call; ``None`` outside ``encode``."""
 
 
 class MultiTaskSentenceTransformer(SentenceTransformer):
@@ -105,6 +110,9 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
     def encode(self, *args: Any, **kwargs: Any) -> Any:
         """``SentenceTransformer.encode`` (same arguments), with inputs checked and one truncation warning per call.
 
+        Each call counts its own truncated texts (a context variable, not the instance), so calls running at once
+        in several threads each report theirs.
+
         Takes what the parent takes (strings, text pairs, numpy string arrays, dataset columns, ...). A generator or
         other iterator is read lazily, ``batch_size * 16`` items at a time, so only the embeddings are held in
         memory, never the whole input; quantised precisions are calibrated once over all of it
@@ -115,27 +123,33 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
             ValueError: If a text is not valid Unicode (a lone surrogate), naming its index.
         """
         call = encode_arguments(self, args, kwargs)
-        if isinstance(call["inputs"], Iterator):
-            return encode_in_windows(self, call)
-        call["inputs"] = inputs = as_batch(self, call["inputs"])
-        check_inputs([inputs] if self.is_singular_input(inputs) else inputs, "inputs")
-        self._at_limit = 0
+        if _AT_LIMIT.get() is not None:  # a window of an iterator's call: that call counts and warns
+            return self._encode_checked(call)
+        at_limit = [0]
+        token = _AT_LIMIT.set(at_limit)
         try:
-            return super().encode(**call)
+            if isinstance(call["inputs"], Iterator):
+                return encode_in_windows(self, call)
+            return self._encode_checked(call)
         finally:
-            if self._at_limit:
+            _AT_LIMIT.reset(token)
+            if at_limit[0]:
                 logger.warning(
-                    f"{self._at_limit} text(s) reached max_seq_length={self.max_seq_length} tokens; "
+                    f"{at_limit[0]} text(s) reached max_seq_length={self.max_seq_length} tokens; "
                     "anything longer was truncated"
                 )
-            self._at_limit = 0
+
+    def _encode_checked(self, call: dict[str, Any]) -> Any:
+        """The parent's ``encode`` of a batch of inputs, checked first."""
+        call["inputs"] = inputs = as_batch(self, call["inputs"])
+        check_inputs([inputs] if self.is_singular_input(inputs) else inputs, "inputs")
+        return super().encode(**call)
 
     def preprocess(self, inputs: Any, prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
         features = super().preprocess(inputs, prompt, **kwargs)
-        if "attention_mask" in features and self.max_seq_length:
-            self._at_limit = getattr(self, "_at_limit", 0) + int(
-                (features["attention_mask"].sum(dim=1) >= self.max_seq_length).sum()
-            )
+        at_limit = _AT_LIMIT.get()
+        if at_limit is not None and "attention_mask" in features and self.max_seq_length:
+            at_limit[0] += int((features["attention_mask"].sum(dim=1) >= self.max_seq_length).sum())
         return features
 
     def predict(
@@ -202,7 +216,6 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
                     bar.update(len(indices))
                 offset += len(window)
                 yield from results
-        self._at_limit = 0
         if truncated:
             logger.warning(
                 f"{truncated} text(s) exceeded max_seq_length={self.max_seq_length} tokens and were truncated; "

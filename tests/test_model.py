@@ -151,3 +151,50 @@ def test_build_rejects_duplicate_tasks(tiny_backbone: str) -> None:
 def test_build_unknown_backbone_path_is_clear(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="missing: no such model folder"):
         stmtl.build([], backbone=str(tmp_path / "missing"), device="cpu")
+
+
+@pytest.mark.parametrize("first", ["encode", "predict"])
+def test_model_truncation_warnings_per_call_across_threads(model, first, caplog, monkeypatch) -> None:
+    import logging
+    import threading
+
+    long_text = " ".join(["play"] * 200)
+    calls = {
+        "encode": lambda: model.encode([long_text] * 4, batch_size=2),
+        "predict": lambda: model.predict([long_text] * 4, batch_size=2),
+        "other": lambda: model.encode([long_text, "a", "b", "c"], batch_size=2),
+    }
+    barrier = threading.Barrier(2, timeout=60)
+    preprocess = SentenceTransformer.preprocess
+
+    def in_step(self, *args, **kwargs):  # both calls tokenize their batches in lockstep: fully interleaved
+        barrier.wait()
+        return preprocess(self, *args, **kwargs)
+
+    monkeypatch.setattr(SentenceTransformer, "preprocess", in_step)
+    errors = []
+
+    def run(name: str) -> None:
+        try:
+            calls[name]()
+        except Exception as error:  # reported below, not lost in the thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(name,), name=name) for name in (first, "other")]
+    with caplog.at_level(logging.WARNING, logger="stmtl.model"):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert not errors
+    warnings = sorted((record.threadName, record.getMessage()[:10]) for record in caplog.records)
+    assert warnings == sorted([(first, "4 text(s) "), ("other", "1 text(s) ")])
+
+
+def test_model_encode_iterator_one_truncation_warning_for_all_windows(model, caplog) -> None:
+    import logging
+
+    long_text = " ".join(["play"] * 200)
+    with caplog.at_level(logging.WARNING, logger="stmtl.model"):
+        model.encode(iter([long_text] * 20), batch_size=1)  # two windows of 16 and 4 texts
+    assert [record.getMessage()[:11] for record in caplog.records] == ["20 text(s) "]
