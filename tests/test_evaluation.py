@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -66,7 +67,11 @@ def test_evaluation_does_not_import_training(tiny_backbone, tmp_path) -> None:
         f"assert main(['evaluate', '--model', {str(folder)!r}, '--data', {str(data)!r}]) == 0\n"
         "print(sorted(name for name in sys.modules if name.startswith('stmtl.training')))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    # A fresh interpreter, so sys.modules shows what `stmtl evaluate` imports. It needs seconds on an idle machine;
+    # one thread keeps it from spinning against other jobs on a shared CPU (10-20x slower with two), and the
+    # timeout only guards against a hang, so machine load alone cannot fail the test.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
