@@ -6,6 +6,7 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from contextvars import ContextVar
 from itertools import islice
 from pathlib import Path
@@ -20,6 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 import stmtl
+from stmtl.adapters import ADAPTER_FOLDER, AdapterConfig, TaskAdapter, read_adapter_config
 from stmtl.alignment import first_pieces, piece_word_ids, split_words
 from stmtl.atomic import atomic_folder
 from stmtl.encoding import (
@@ -34,7 +36,14 @@ from stmtl.heads import TaskHead, TextBatch
 from stmtl.hub import is_hub_id, repo_id, resolve_model_path
 from stmtl.model_card import render_model_card
 from stmtl.model_files import check_model_folder
-from stmtl.model_format import HEAD_CLASSES, TASKS_KEY, add_saved_heads, save_model_folder
+from stmtl.model_format import (
+    ADAPTER_KEY,
+    HEAD_CLASSES,
+    TASKS_KEY,
+    add_saved_heads,
+    recorded_adapter,
+    save_model_folder,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +65,13 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
     ``heads.json`` the heads (:mod:`stmtl.model_format`), so plain ``SentenceTransformer(path)`` loads the encoder
     where stmtl is not installed; loading here reads both. A hub id resolves through the Hugging Face cache
     (:mod:`stmtl.hub`; ``HF_HUB_OFFLINE=1`` is respected).
+
+    With a task adapter (:meth:`add_task_adapter`, :mod:`stmtl.adapters`) the heads read the adapted encoder's
+    features while ``encode`` runs the source encoder, bit for bit; ``heads`` (a dict of task name → head) and
+    ``task_adapter`` (or ``None``) are the model's task parts.
     """
+
+    _task_adapter: TaskAdapter | None = None
 
     # stmtl's head classes, by the type name a saved model gives them: heads.json types resolve only to these, and
     # so do heads in the modules.json of models saved before heads.json existed, with no trust_remote_code (which
@@ -78,6 +93,11 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         tasks = [module.task for module in self if isinstance(module, TaskHead)]
         if len(set(tasks)) != len(tasks):
             raise ValueError(f"task names of the heads must be distinct, got {tasks}")
+        folder = os.fspath(model_name_or_path) if model_name_or_path is not None else None
+        if folder is not None and os.path.isdir(folder) and (subfolder := recorded_adapter(folder)) is not None:
+            adapter_folder = os.path.join(folder, subfolder)
+            adapter = self.add_task_adapter(read_adapter_config(adapter_folder))
+            adapter.load_weights(os.path.join(adapter_folder, "adapter_model.safetensors"))
 
     def _load_modules(
         self, model_name_or_path: str, token: bool | str | None, cache_folder: str | None, revision: str | None = None,
@@ -101,6 +121,36 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
     def heads(self) -> dict[str, TaskHead]:
         """The task heads by task name, in model order."""
         return {module.task: module for module in self if isinstance(module, TaskHead)}
+
+    @property
+    def task_adapter(self) -> TaskAdapter | None:
+        """The LoRA adapter the heads see (:mod:`stmtl.adapters`), or ``None`` (the heads read the encoder as is)."""
+        return self._task_adapter
+
+    def add_task_adapter(self, config: AdapterConfig | None = None) -> TaskAdapter:
+        """Freeze the encoder and put LoRA adapters on it: the heads then read adapted features, ``encode`` the source.
+
+        Args:
+            config: Rank, scaling, dropout and target modules; :class:`~stmtl.adapters.AdapterConfig` defaults.
+
+        Returns:
+            The adapter; its parameters are the encoder's only trainable ones.
+
+        Raises:
+            ValueError: If the model already has one, or no encoder module matches the targets.
+        """
+        if self._task_adapter is not None:
+            raise ValueError("the model already has a task adapter")
+        self._task_adapter = TaskAdapter(self[0].auto_model, config or AdapterConfig())
+        return self._task_adapter
+
+    def _source_encoder(self, output_value: str | None = "sentence_embedding") -> Any:
+        """A context that runs the source encoder (adapters off) for ``output_value``; a no-op without an adapter
+        or for a head's output (heads always read the adapted encoder)."""
+        adapter = self._task_adapter
+        if adapter is None or output_value in {head.logits_key for head in self.heads.values()}:
+            return nullcontext()
+        return adapter.disabled()
 
     @property
     def shared_modules(self) -> list[torch.nn.Module]:
@@ -140,10 +190,22 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
                 )
 
     def _encode_checked(self, call: dict[str, Any]) -> Any:
-        """The parent's ``encode`` of a batch of inputs, checked first."""
+        """The parent's ``encode`` of a batch of inputs, checked first; the source encoder's embeddings with a task
+        adapter (and, for ``output_value=None``, the heads' outputs of the adapted encoder merged into each dict)."""
         call["inputs"] = inputs = as_batch(self, call["inputs"])
         check_inputs([inputs] if self.is_singular_input(inputs) else inputs, "inputs")
-        return super().encode(**call)
+        output_value = call.get("output_value", "sentence_embedding")
+        with self._source_encoder(output_value):
+            encoded = super().encode(**call)
+        if self._task_adapter is None or output_value is not None:
+            return encoded
+        with self._task_adapter.lock:
+            adapted = super().encode(**call)
+        keys = [head.logits_key for head in self.heads.values()]
+        rows = [encoded] if isinstance(encoded, dict) else encoded
+        for row, adapted_row in zip(rows, [adapted] if isinstance(adapted, dict) else adapted):
+            row.update({key: adapted_row[key] for key in keys})
+        return encoded
 
     def preprocess(self, inputs: Any, prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
         features = super().preprocess(inputs, prompt, **kwargs)
@@ -235,7 +297,16 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
             for length, piece_offsets, spans in zip(lengths, offsets, word_spans)
             if spans and length >= (self.max_seq_length or 0) and spans[-1][1] > max(end for _, end in piece_offsets)
         )
-        out = self(batch_to_device(features, self.device))
+        features = batch_to_device(features, self.device)
+        adapter = self._task_adapter
+        with adapter.lock if adapter is not None else nullcontext():
+            out = self(dict(features))
+            if output_embedding and adapter is not None:  # a second pass, of the source encoder only
+                with adapter.disabled():
+                    source = dict(features)
+                    for module in self.shared_modules:
+                        source = module(source)
+                    out["sentence_embedding"] = source["sentence_embedding"]
         positions = [first_pieces(ids, len(spans)) for ids, spans in zip(word_ids, word_spans)]
         batch = TextBatch(texts=texts, word_spans=word_spans, first_pieces=positions)
         decoded = {task: head.decode(out, batch) for task, head in self.heads.items()}
@@ -275,7 +346,9 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         config = super()._get_model_config()
         base_model = {"base_model": self.model_card_data.base_model} if self.model_card_data.base_model else {}
         tasks = {TASKS_KEY: [module.task for module in self if isinstance(module, TaskHead)]}
-        config["stmtl"] = {"version": stmtl.__version__, **base_model, **getattr(self, "card_info", {}), **tasks}
+        adapter = {ADAPTER_KEY: ADAPTER_FOLDER} if self._task_adapter is not None else {}
+        saved = {**base_model, **getattr(self, "card_info", {}), **tasks, **adapter}
+        config["stmtl"] = {"version": stmtl.__version__, **saved}
         return config
 
     def _parse_model_config(self, model_config: dict[str, Any]) -> None:
@@ -283,6 +356,7 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         saved = dict(model_config.get("stmtl", {}))
         saved.pop("version", None)
         saved.pop(TASKS_KEY, None)  # checked against heads.json before loading (stmtl.model_files)
+        saved.pop(ADAPTER_KEY, None)  # read by __init__
         if isinstance(base_model := saved.pop("base_model", None), str):
             self.model_card_data.base_model = base_model
         self.card_info = saved

@@ -37,6 +37,7 @@ from stmtl.model_format import (
     TASKS_KEY,
     check_head_manifest,
     read_head_entries,
+    recorded_adapter,
     recorded_tasks,
 )
 
@@ -248,4 +249,8 @@ def check_model_folder(path: str | os.PathLike, plain: bool = False) -> dict[str
                 check_json_files(folder)
                 check_weights(folder)
     check_head_tasks(root, manifests, recorded_tasks(root))
+    if (adapter := recorded_adapter(root)) is not None:
+        folder = _module_folder(root, CONFIG_FILE, {"path": adapter})
+        check_json_files(folder)
+        check_weights(folder)
     return manifests

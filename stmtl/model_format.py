@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 from collections import OrderedDict
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,8 @@ HEADS_FILE = "heads.json"
 CONFIG_FILE = "config_sentence_transformers.json"
 TASKS_KEY = "tasks"
 """The key under ``stmtl`` in :data:`CONFIG_FILE` where saving records the heads' task names, in model order."""
+ADAPTER_KEY = "task_adapter"
+"""The key under ``stmtl`` in :data:`CONFIG_FILE` naming the task adapter's folder (:mod:`stmtl.adapters`)."""
 ENCODER_FEATURES = frozenset({"token_embeddings", "sentence_embedding"})
 """Features every encoder yields (Transformer and pooling); :func:`encoder_features` adds declared outputs."""
 HEAD_CLASSES: dict[str, type[TaskHead]] = {f"{cls.__module__}.{cls.__name__}": cls for cls in HEAD_TYPES.values()}
@@ -84,9 +87,15 @@ def save_model_folder(
             "heads must come after the whole encoder"
         )
 
-    SentenceTransformer.save(
-        model, os.fspath(path), model_name, create_model_card, train_datasets, safe_serialization=True
-    )
+    adapter = getattr(model, "task_adapter", None)
+    with adapter.removed() if adapter is not None else nullcontext():  # the encoder as the source model wrote it
+        SentenceTransformer.save(
+            model, os.fspath(path), model_name, create_model_card, train_datasets, safe_serialization=True
+        )
+    if adapter is not None:
+        from stmtl.adapters import ADAPTER_FOLDER
+
+        adapter.save(Path(path) / ADAPTER_FOLDER)
     modules_json = Path(path) / MODULES_FILE
     entries = json.loads(modules_json.read_text(encoding="utf-8"))
     # The parent's modules.json lists the heads too. It goes before heads.json is written: a process killed in
@@ -199,6 +208,26 @@ def recorded_tasks(folder: str | os.PathLike) -> list[str] | None:
     if not isinstance(tasks, list) or not all(isinstance(task, str) for task in tasks):
         raise ValueError(f"{path}: key 'stmtl.{TASKS_KEY}' must be a list of task names, got {tasks!r}")
     return tasks
+
+
+def recorded_adapter(folder: str | os.PathLike) -> str | None:
+    """The task adapter's subfolder that saving recorded in ``config_sentence_transformers.json`` (key ``stmtl`` →
+    ``task_adapter``), or ``None`` for a model without one.
+
+    Raises:
+        ValueError: Naming the file and key, if the value is not a plain relative folder name.
+    """
+    path = Path(folder) / CONFIG_FILE
+    if not path.is_file():
+        return None
+    config = read_json(path)
+    saved = config.get("stmtl") if isinstance(config, dict) else None
+    if not isinstance(saved, dict) or saved.get(ADAPTER_KEY) is None:
+        return None
+    sub = saved[ADAPTER_KEY]
+    if not isinstance(sub, str) or not sub or os.path.isabs(sub) or ".." in Path(sub).parts:
+        raise ValueError(f"{path}: key 'stmtl.{ADAPTER_KEY}' must name a folder inside the model, got {sub!r}")
+    return sub
 
 
 def encoder_features(modules: list[nn.Module]) -> set[str]:

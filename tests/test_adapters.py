@@ -110,3 +110,75 @@ def test_adapter_with_unknown_targets_is_refused(encoder) -> None:
 def test_adapter_name_is_the_one_peft_layers_hold(encoder) -> None:
     adapter = TaskAdapter(encoder[0].auto_model, AdapterConfig(rank=2))
     assert all(layer.active_adapters == [ADAPTER_NAME] for _, _, layer in adapter.layers)
+
+
+# The model with a task adapter ------------------------------------------------------------------------------------
+
+
+def _adapter_model(tiny_backbone):
+    from tests.helpers import two_task_model
+
+    model = two_task_model(tiny_backbone, dim=32)
+    source = model.encode(TEXTS)
+    adapter = model.add_task_adapter(AdapterConfig(rank=4))
+    _perturb(adapter)
+    return model, source
+
+
+def test_model_with_adapter_encodes_the_source_and_predicts_adapted(tiny_backbone) -> None:
+    model, source = _adapter_model(tiny_backbone)
+    assert np.array_equal(model.encode(TEXTS), source)
+    adapted_logits = model.encode(TEXTS, output_value="intent_logits")
+    with model.task_adapter.disabled():
+        source_logits = model.forward(model.tokenize(TEXTS))["intent_logits"]
+    assert not torch.allclose(torch.stack(adapted_logits), source_logits)
+    predicted = model.predict(TEXTS, output_embedding=True)
+    assert all(np.array_equal(row["sentence_embedding"], emb) for row, emb in zip(predicted, source))
+    expected = [torch.softmax(row.float(), -1).max().item() for row in adapted_logits]
+    assert [row["intent"]["score"] for row in predicted] == pytest.approx(expected)
+    everything = model.encode(TEXTS, output_value=None)
+    assert all(np.array_equal(row["sentence_embedding"].numpy(), emb) for row, emb in zip(everything, source))
+    assert all(torch.equal(row["intent_logits"], logits) for row, logits in zip(everything, adapted_logits))
+
+
+def test_model_with_adapter_saves_the_source_encoder_and_reloads_the_adapter(tiny_backbone, tmp_path) -> None:
+    import stmtl
+
+    model, source = _adapter_model(tiny_backbone)
+    model.save(str(tmp_path / "model"))
+    assert (tmp_path / "model" / "task_adapter" / "adapter_model.safetensors").is_file()
+    assert not (tmp_path / "model" / "adapter_config.json").exists()  # not where sentence-transformers looks
+    plain = SentenceTransformer(str(tmp_path / "model"), device="cpu")
+    assert np.array_equal(plain.encode(TEXTS), source)
+    loaded = stmtl.load(tmp_path / "model", device="cpu")
+    assert loaded.task_adapter is not None and loaded.task_adapter.config == model.task_adapter.config
+    assert np.array_equal(loaded.encode(TEXTS), source)
+    assert loaded.predict(TEXTS) == model.predict(TEXTS)
+
+
+def test_model_adapter_folder_is_checked_at_load(tiny_backbone, tmp_path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    import stmtl
+
+    model, _ = _adapter_model(tiny_backbone)
+    model.save(str(tmp_path / "model"))
+    weights = tmp_path / "model" / "task_adapter" / "adapter_model.safetensors"
+    tensors = load_file(weights)
+    tensors[next(iter(tensors))][0, 0] = float("nan")
+    save_file(tensors, weights)
+    with pytest.raises(ValueError, match=r"task_adapter/adapter_model\.safetensors: tensor .* NaN"):
+        stmtl.load(tmp_path / "model", device="cpu")
+
+
+def test_model_adapter_record_outside_the_folder_is_refused(tiny_backbone, tmp_path) -> None:
+    import stmtl
+
+    model, _ = _adapter_model(tiny_backbone)
+    model.save(str(tmp_path / "model"))
+    config_path = tmp_path / "model" / "config_sentence_transformers.json"
+    config = json.loads(config_path.read_text())
+    config["stmtl"]["task_adapter"] = "../elsewhere"
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"config_sentence_transformers\.json: key 'stmtl.task_adapter'"):
+        stmtl.load(tmp_path / "model", device="cpu")
