@@ -247,6 +247,23 @@ def announce(source: str | os.PathLike) -> None:
     _log_once(source, stamp, note)
 
 
+def recorded_conversion(source: str | os.PathLike) -> dict[str, Any] | None:
+    """The conversion an earlier complete pass over ``source`` (as it is now) recorded, if it was not IOB2.
+
+    Args:
+        source: The tag file a reader read (a joint folder's ``<split>/seq.out``).
+
+    Returns:
+        ``{"scheme", "changed", "total"}`` (the scheme found, the tags changed and all tags), or ``None`` when
+        the file was IOB2, has not been read in full since it last changed, or is missing.
+    """
+    try:
+        note = json.loads(_note_path(_stamp(source)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return note if isinstance(note, dict) else None
+
+
 def _describe(scheme: str, tag: str) -> str:
     if scheme == IOB1:
         return f"{tag!r} opening an entity (IOB1)"

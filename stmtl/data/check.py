@@ -1,0 +1,362 @@
+"""What ``stmtl check-data`` finds in training data before any training: the checks, as a structured report.
+
+:func:`check_data` takes the paths ``stmtl train`` takes (``--train``/``--dev``/``--test`` or a ``--config``);
+:func:`check_tasks` takes a run's task list, so that ``train`` can run the same checks first. For every task: its
+label counts per split, rare labels (fewer than :data:`RARE_BELOW` training examples), labels in dev or test that
+training lacks; for every source: rows, duplicate rows and texts labelled two ways, keys no task reads, the tag
+scheme found (and the conversion to IOB2 the readers make); between splits: texts both in training and in dev or
+test; and the length of every text in word pieces of the backbone's tokenizer, against ``max_seq_length``.
+
+Findings are errors when training would fail or learn nothing (a source that cannot be read, e.g. a bad row or
+mixed tag schemes; no label columns; a task with fewer labels than its head needs) and warnings otherwise.
+The report and its text rendering live in :mod:`stmtl.data.check_report`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stmtl.data.check_report import RARE_BELOW, DataReport, SourceReport, TaskReport
+from stmtl.data.errors import DataError
+from stmtl.data.sources import DELIMITED_SUFFIXES, JSONL_SUFFIXES, read_task_data
+from stmtl.data.tag_schemes import recorded_conversion
+
+PERCENTILES = (50, 90, 95, 99)
+"""Length percentiles reported, in word pieces."""
+
+SPLITS = ("train", "dev", "test")
+KNOWN_KEYS = ("text", "label", "labels", "tokens", "tags")
+EXAMPLES = 3
+"""Example texts quoted per finding."""
+
+
+def check_data(
+    train: str | os.PathLike | None = None,
+    dev: str | os.PathLike | None = None,
+    test: str | os.PathLike | None = None,
+    config: str | os.PathLike | None = None,
+    rare_below: int = RARE_BELOW,
+    backbone: str | None = None,
+    max_seq_length: int | None = None,
+) -> DataReport:
+    """Check the data that ``stmtl train --train/--dev/--test`` (or ``--config``) would read.
+
+    A joint folder given as ``train`` brings its own ``dev`` and ``test`` splits when present (as ``--data`` does),
+    unless ``dev``/``test`` are given. Without ``config`` the tasks are inferred from the columns
+    (:mod:`stmtl.data.inferred_tasks`) and the lengths measured with the default backbone's tokenizer.
+
+    Args:
+        train: Training data (a file or a joint folder).
+        dev: Dev data.
+        test: Test data.
+        config: A YAML config naming tasks, sources, ``backbone`` and ``max_seq_length`` (instead of ``train``).
+        rare_below: Rare-label threshold.
+        backbone: Whose tokenizer measures lengths, instead of the config's (or the default backbone).
+        max_seq_length: The truncation length, instead of the config's (or the backbone's own).
+
+    Returns:
+        The report; a training source without label columns (or a dev/test source carrying none of the tasks'
+        labels) is an error in it.
+
+    Raises:
+        ConfigError: If ``config`` cannot be read or is invalid.
+        ValueError: If neither or both of ``train`` and ``config`` are given.
+    """
+    if (train is None) == (config is None):
+        raise ValueError("give the training data or a config (one of the two)")
+    if config is not None:
+        from stmtl.config import TrainConfig, read_yaml
+
+        values = read_yaml(config)
+        values.setdefault("output_dir", ".")  # not used here; a config for check-data need not name one
+        loaded = TrainConfig.from_dict(values)
+        backbone, max_seq_length = backbone or loaded.backbone, max_seq_length or loaded.max_seq_length
+        return check_tasks(loaded.tasks, backbone, max_seq_length, rare_below=rare_below)
+    from stmtl.data.inferred_tasks import infer_tasks
+    from stmtl.data.joint_folder import is_joint_folder
+
+    if os.path.isdir(train) and is_joint_folder(train):
+        dev = dev or (train if os.path.isdir(os.path.join(train, "dev")) else None)
+        test = test or (train if os.path.isdir(os.path.join(train, "test")) else None)
+    try:
+        tasks = infer_tasks(train, dev, test)
+    except DataError as error:
+        return DataReport(rare_below=rare_below, errors=[str(error)])
+    return check_tasks(tasks, backbone, max_seq_length, rare_below=rare_below)
+
+
+def check_tasks(
+    tasks: list[Any],
+    backbone: str | None = None,
+    max_seq_length: int | None = None,
+    lengths: bool = True,
+    rare_below: int = RARE_BELOW,
+) -> DataReport:
+    """Check the data of a run's tasks (``TaskConfig`` values or ``{"name", "kind", "train", "dev", "test"}``).
+
+    Args:
+        tasks: The tasks.
+        backbone: Whose tokenizer measures lengths (``None``: the default backbone).
+        max_seq_length: The truncation length (``None``: the backbone's own).
+        lengths: Measure lengths (loads the tokenizer only, not the model).
+        rare_below: Rare-label threshold.
+
+    Returns:
+        The report.
+    """
+    from stmtl.heads import HEAD_TYPES
+
+    report = DataReport(rare_below=rare_below)
+    tasks = [task if isinstance(task, dict) else asdict(task) for task in tasks]
+    data: dict[tuple[str, int], Any] = {}
+    for split in SPLITS:
+        for source, names in _sources(tasks, split):
+            entry = SourceReport(split, _name(source), names)
+            report.sources.append(entry)
+            try:
+                data[(split, id(source))] = read_task_data(source, split=split)
+            except DataError as error:
+                entry.error = str(error)
+                report.errors.append(f"{split} data cannot be read: {error}")
+                continue
+            heads = [HEAD_TYPES[task["kind"]] for task in tasks if task["name"] in names]
+            _describe_source(entry, data[(split, id(source))], source, split, heads)
+    for task in tasks:
+        cls = HEAD_TYPES[task["kind"]]
+        entry = TaskReport(task["name"], task["kind"], {split: _optional_name(task.get(split)) for split in SPLITS})
+        report.tasks.append(entry)
+        readable = {split: data.get((split, id(task.get(split)))) for split in SPLITS if task.get(split) is not None}
+        for split, dataset in readable.items():
+            if dataset is not None:
+                entry.label_counts[split] = label_counts(dataset, task["kind"])
+        train_data = readable.get("train")
+        if train_data is not None:
+            _label_findings(report, entry, cls, train_data, rare_below)
+            for split in ("dev", "test"):
+                if readable.get(split) is not None:
+                    _split_findings(report, entry, split, train_data, readable[split])
+    _source_findings(report)
+    if lengths and any(entry.rows for entry in report.sources):
+        _measure_lengths(report, data, tasks, backbone, max_seq_length)
+    return report
+
+
+def label_counts(dataset: Any, kind: str) -> dict[str, int]:
+    """Examples per label, most frequent first: labels of a sentence task, labels of a multi-label task (each
+    counted once per row), entities per type (``B-`` tags) of a token task."""
+    if kind == "sentence":
+        counts = Counter(dataset["label"])
+    elif kind == "token":
+        counts = Counter(tag[2:] for tags in dataset["tags"] for tag in tags if tag.startswith("B-"))
+    else:
+        counts = Counter(label for labels in dataset["labels"] for label in set(labels))
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _sources(tasks: list[dict[str, Any]], split: str) -> list[tuple[Any, list[str]]]:
+    # The distinct sources of a split, each with the tasks that read it, in task order.
+    found: list[tuple[Any, list[str]]] = []
+    for task in tasks:
+        source = task.get(split)
+        if source is None:
+            continue
+        for known, names in found:
+            if known is source or (_is_path(known) and _is_path(source) and os.fspath(known) == os.fspath(source)):
+                names.append(task["name"])
+                break
+        else:
+            found.append((source, [task["name"]]))
+    return found
+
+
+def _is_path(source: Any) -> bool:
+    return isinstance(source, (str, os.PathLike))
+
+
+def _name(source: Any) -> str:
+    return os.fspath(source) if _is_path(source) else "<dataset>"
+
+
+def _optional_name(source: Any) -> str | None:
+    return None if source is None else _name(source)
+
+
+def _describe_source(entry: SourceReport, dataset: Any, source: Any, split: str, heads: list[Any]) -> None:
+    # Rows, duplicates, texts labelled two ways, keys no task reads and the tag scheme of one readable source.
+    entry.rows = len(dataset)
+    columns = sorted({column for head in heads for column in head.label_columns if column in dataset.column_names})
+    texts = list(dataset["text"])
+    values = list(zip(*(dataset[column] for column in columns))) if columns else [()] * len(texts)
+    keys = [json.dumps([text, *row]) for text, row in zip(texts, values)]
+    entry.duplicate_rows = len(keys) - len(set(keys))
+    # The same text (ignoring case and spacing) with other labels; tokens may differ in case, tags may not.
+    compared = [index for index, column in enumerate(columns) if column != "tokens"]
+    seen: dict[str, tuple[str, str]] = {}
+    conflicting: dict[str, None] = {}
+    for text, row in zip(texts, values):
+        labels = json.dumps([row[index] for index in compared])
+        first_text, first_labels = seen.setdefault(_normal(text), (text, labels))
+        if first_labels != labels:
+            conflicting.setdefault(first_text, None)
+    entry.conflicting_texts = list(conflicting)
+    if _is_path(source):
+        read = {"text", *columns}
+        entry.unknown_columns = {key: count for key, count in raw_keys(source).items() if key not in read}
+        tags = Path(source) / split / "seq.out" if Path(source).is_dir() else Path(source)
+        entry.tag_conversion = recorded_conversion(tags) if "tags" in dataset.column_names else None
+
+
+def raw_keys(source: str | os.PathLike) -> dict[str, int]:
+    """The keys of a JSON Lines file (rows carrying each) or the columns of a CSV/TSV header (rows: all); other
+    formats have a fixed layout and give ``{}``."""
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix not in JSONL_SUFFIXES + DELIMITED_SUFFIXES:
+        return {}
+    from stmtl.data.lines import iter_lines
+
+    if suffix in JSONL_SUFFIXES:
+        counts: Counter[str] = Counter()
+        for line in iter_lines(path):
+            if line.strip():
+                row = json.loads(line)
+                counts.update(row.keys() if isinstance(row, dict) else ())
+        return dict(counts)
+    delimiter = "\t" if suffix == ".tsv" else ","
+    records = csv.reader((line + "\n" for line in iter_lines(path)), delimiter=delimiter)
+    header = next((record for record in records if any(cell.strip() for cell in record)), [])
+    rows = sum(1 for record in records if any(cell.strip() for cell in record))
+    return {name.strip(): rows for name in header if name.strip()}
+
+
+def _label_findings(report: DataReport, entry: TaskReport, cls: type, train: Any, rare_below: int) -> None:
+    # Too few labels for the head (an error), rare labels (a warning).
+    labels = cls.labels_from_data(train)
+    if len(labels) < cls.min_labels:
+        report.errors.append(
+            f"task {entry.name!r} ({entry.kind}): its training data has {len(labels)} label(s) {labels}; its head "
+            f"needs at least {cls.min_labels} to learn anything"
+        )
+    counts = entry.label_counts.get("train", {})
+    entry.rare = sorted(label for label, count in counts.items() if count < rare_below)
+    if entry.rare:
+        shown = ", ".join(f"{label} ({counts[label]})" for label in entry.rare[:10])
+        more = f" and {len(entry.rare) - 10} more" if len(entry.rare) > 10 else ""
+        unit = "entities" if entry.kind == "token" else "examples"
+        report.warnings.append(
+            f"task {entry.name!r}: {len(entry.rare)} rare label(s) with fewer than {rare_below} training {unit}: "
+            f"{shown}{more}"
+        )
+
+
+def _split_findings(report: DataReport, entry: TaskReport, split: str, train: Any, other: Any) -> None:
+    # Labels of dev/test that training lacks, and dev/test texts that occur in training.
+    known = set(entry.label_counts.get("train", {}))
+    unseen = {label: n for label, n in entry.label_counts.get(split, {}).items() if label not in known}
+    if unseen:
+        entry.unseen[split] = unseen
+        shown = ", ".join(f"{label} ({n})" for label, n in list(unseen.items())[:10])
+        report.warnings.append(
+            f"task {entry.name!r}: {split} has label(s) the training data lacks, which the model cannot predict "
+            f"and which count as wrong: {shown}"
+        )
+    source, train_source = entry.sources[split], entry.sources["train"]
+    if source == train_source and source != "<dataset>" and not os.path.isdir(source):
+        report.warnings.append(f"task {entry.name!r}: the {split} data is the training file itself ({source})")
+        return  # a joint folder's splits share its path but not their rows: those are compared below
+    train_texts = {_normal(text) for text in train["text"]}
+    both = [text for text in other["text"] if _normal(text) in train_texts]
+    if both:
+        entry.overlap[split] = len(both)
+        entry.overlap_examples[split] = list(dict.fromkeys(both))[:EXAMPLES]
+        warning = (
+            f"{split} data {source}: {len(both)} of {len(other)} rows have a text that is also in the training data "
+            f"{train_source} (ignoring case and spacing), e.g. {both[0]!r}; their scores overstate unseen text"
+        )
+        if warning not in report.warnings:  # tasks that share both sources share the finding
+            report.warnings.append(warning)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _source_findings(report: DataReport) -> None:
+    # Duplicates, texts labelled two ways and keys no task reads, one warning each per source.
+    for entry in report.sources:
+        where = f"{entry.split} data {entry.source}"
+        if entry.duplicate_rows:
+            report.warnings.append(f"{where}: {entry.duplicate_rows} duplicate row(s) (same text and labels)")
+        if entry.conflicting_texts:
+            shown = ", ".join(repr(text) for text in entry.conflicting_texts[:EXAMPLES])
+            report.warnings.append(
+                f"{where}: {len(entry.conflicting_texts)} text(s) occur with different labels, e.g. {shown}"
+            )
+        if entry.unknown_columns:
+            known = [key for key in entry.unknown_columns if key in KNOWN_KEYS]
+            hint = f" (no task of this run reads {', '.join(map(repr, known))})" if known else ""
+            report.warnings.append(
+                f"{where}: key(s) {sorted(entry.unknown_columns)} are ignored{hint}; the keys read are "
+                f"{', '.join(KNOWN_KEYS)}"
+            )
+
+
+def _measure_lengths(
+    report: DataReport, data: dict[tuple[str, int], Any], tasks: list[dict[str, Any]], backbone: str | None,
+    max_seq_length: int | None,
+) -> None:  # fmt: skip
+    # Word pieces per text (special tokens included) with the backbone's tokenizer, against max_seq_length.
+    try:
+        tokenizer, default_length, name = load_tokenizer(backbone)
+    except (OSError, ValueError) as error:
+        report.warnings.append(f"lengths not measured: the tokenizer of {backbone!r} cannot be loaded ({error})")
+        return
+    report.tokenizer, report.max_seq_length = name, max_seq_length or default_length
+    for entry in report.sources:
+        if entry.rows is None:
+            continue
+        source = next(task[entry.split] for task in tasks if task["name"] in entry.tasks)
+        texts = list(data[(entry.split, id(source))]["text"])
+        pieces = np.array([len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]] or [0])
+        entry.lengths = {f"p{q}": int(np.percentile(pieces, q, method="higher")) for q in PERCENTILES}
+        entry.lengths["max"] = int(pieces.max())
+        entry.lengths["truncated"] = int((pieces > report.max_seq_length).sum())
+        if entry.lengths["truncated"]:
+            report.warnings.append(
+                f"{entry.split} data {entry.source}: {entry.lengths['truncated']} of {entry.rows} texts are longer "
+                f"than max_seq_length={report.max_seq_length} word pieces (longest: {entry.lengths['max']}); "
+                "words past the limit are cut (no label learned or predicted for them)"
+            )
+
+
+def load_tokenizer(backbone: str | None = None) -> tuple[Any, int, str]:
+    """The tokenizer of a backbone folder or cached hub id, without its weights.
+
+    Returns:
+        ``(tokenizer, max_seq_length, name)``: the backbone's own ``max_seq_length`` (``sentence_bert_config.json``,
+        else the tokenizer's limit, at most 512 when unset) and the name to show.
+
+    Raises:
+        OSError: If the folder or its tokenizer files cannot be found.
+    """
+    from transformers import AutoTokenizer
+
+    from stmtl.backbone import DEFAULT_BACKBONE_ID, default_backbone
+    from stmtl.hub import resolve_model_path
+
+    path = Path(resolve_model_path(backbone if backbone is not None else default_backbone()))
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    length = None
+    if (path / "sentence_bert_config.json").is_file():
+        length = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8")).get("max_seq_length")
+    if not isinstance(length, int):
+        length = min(int(tokenizer.model_max_length), 512)
+    return tokenizer, length, DEFAULT_BACKBONE_ID if backbone is None else os.fspath(backbone)

@@ -1,0 +1,173 @@
+"""stmtl.data.check: each finding on a purpose-built file, and errors only for what training cannot survive."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stmtl.data.check import check_data, check_tasks, label_counts, raw_keys
+from stmtl.data.check_report import render
+
+
+def _jsonl(path: Path, rows: list[dict]) -> str:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return str(path)
+
+
+def _row(text: str, label: str, tags: str | None = None, **extra: object) -> dict:
+    row = {"text": text, "label": label, **extra}
+    if tags is not None:
+        row.update(tokens=text.split(), tags=tags.split())
+    return row
+
+
+TRAIN = [
+    _row("book a table at nobu", "Book", "O O O O B-rest", lang="en"),
+    _row("book a table at noma tonight", "Book", "O O O O B-rest B-date"),
+    _row("weather in paris", "Weather", "O O B-city"),
+    _row("weather in paris", "Weather", "O O B-city"),  # a duplicate row
+    _row("Weather in  Rome", "Weather", "O O B-city"),
+    _row("weather in rome", "Book", "O O B-city"),  # the same text, labelled another way
+]
+DEV = [_row("weather in paris", "Weather", "O O B-city"), _row("play adele", "Play", "O B-artist")]
+
+
+@pytest.fixture
+def sample(tmp_path) -> tuple[str, str]:
+    return _jsonl(tmp_path / "train.jsonl", TRAIN), _jsonl(tmp_path / "dev.jsonl", DEV)
+
+
+def test_check_data_reports_tasks_counts_and_warnings(sample, tiny_backbone) -> None:
+    train, dev = sample
+    report = check_data(train, dev, backbone=tiny_backbone)
+    assert report.exit_code == 0 and not report.errors
+    assert [(task.name, task.kind) for task in report.tasks] == [("intent", "sentence"), ("slots", "token")]
+    intent, slots = report.tasks
+    assert intent.label_counts == {"train": {"Weather": 3, "Book": 3}, "dev": {"Play": 1, "Weather": 1}}
+    assert slots.label_counts["train"] == {"city": 4, "rest": 2, "date": 1}  # entities per type
+    assert intent.rare == ["Book", "Weather"] and slots.rare == ["city", "date", "rest"]
+    assert intent.unseen == {"dev": {"Play": 1}} and slots.unseen == {"dev": {"artist": 1}}
+    assert intent.overlap == {"dev": 1} and intent.overlap_examples == {"dev": ["weather in paris"]}
+    train_source = report.sources[0]
+    assert (train_source.split, train_source.rows, train_source.duplicate_rows) == ("train", 6, 1)
+    assert train_source.conflicting_texts == ["Weather in  Rome"]  # as first written
+    assert train_source.unknown_columns == {"lang": 1}
+    warnings = "\n".join(report.warnings)
+    assert "rare label(s) with fewer than 5 training examples: Book (3), Weather (3)" in warnings
+    assert "Play (1)" in warnings and "artist (1)" in warnings
+    assert warnings.count("also in the training data") == 1  # one finding for the two tasks sharing the files
+    assert "1 duplicate row(s)" in warnings and "['lang'] are ignored" in warnings
+
+
+def test_check_data_text_and_json_reports(sample, tiny_backbone) -> None:
+    report = check_data(*sample, backbone=tiny_backbone)
+    text = render(report)
+    assert "Labels of 'intent' (sentence: examples per label)" in text
+    assert "not in train (dev)" in text and "rare" in text
+    assert text.splitlines()[-1].startswith("no errors: the data can be trained on; 8 warning(s)")
+    values = json.loads(json.dumps(report.to_dict()))
+    assert values["exit_code"] == 0 and values["tasks"][0]["label_counts"]["dev"] == {"Play": 1, "Weather": 1}
+
+
+def test_check_data_counts_texts_cut_at_max_seq_length(sample, tiny_backbone) -> None:
+    report = check_data(*sample, backbone=tiny_backbone, max_seq_length=5)
+    lengths = report.sources[0].lengths
+    # Unknown words split into letters: "noma" is 4 pieces, the texts 5 to 16 pieces with [CLS] and [SEP].
+    assert report.max_seq_length == 5 and lengths["max"] > 5 and lengths["truncated"] == 6
+    assert any("6 of 6 texts are longer than max_seq_length=5" in warning for warning in report.warnings)
+    assert check_data(*sample, backbone=tiny_backbone).sources[0].lengths["truncated"] == 0  # the tokenizer's 64
+
+
+def test_check_data_reports_tag_conversion(tmp_path, tiny_backbone) -> None:
+    rows = [_row("visit paris now", "Go", "O I-city O"), _row("visit new york", "Go", "O I-city I-city")]
+    rows += [_row("stay home", "Stay", "O O")]
+    report = check_data(_jsonl(tmp_path / "iob1.jsonl", rows), backbone=tiny_backbone)
+    assert report.sources[0].tag_conversion == {"scheme": "IOB1", "changed": 2, "total": 8}
+    assert "IOB1→IOB2 (2 changed)" in render(report)
+
+
+def test_check_data_error_without_label_columns(tmp_path) -> None:
+    report = check_data(_jsonl(tmp_path / "x.jsonl", [{"text": "hi", "lable": "x"}]))
+    assert report.exit_code == 2 and "keys: ['lable', 'text']" in report.errors[0]
+    csv = tmp_path / "x.csv"
+    csv.write_text("text,intent\nhello,greet\n", encoding="utf-8")
+    assert "header names none of 'label'" in check_data(str(csv)).errors[0]
+
+
+def test_check_data_error_on_a_task_with_one_label(tmp_path, tiny_backbone) -> None:
+    rows = [_row("hello there", "greet", "O O"), _row("hi", "greet", "O")]
+    report = check_data(_jsonl(tmp_path / "one.jsonl", rows), backbone=tiny_backbone)
+    assert report.exit_code == 2
+    assert [error.split(":")[0] for error in report.errors] == ["task 'intent' (sentence)", "task 'slots' (token)"]
+    assert "needs at least 2" in report.errors[0]
+
+
+def test_check_data_error_on_mixed_tag_schemes(tmp_path) -> None:
+    rows = [_row("a b", "x", "B-p I-p"), _row("c d", "y", "S-p O"), _row("e f", "y", "I-p O")]
+    report = check_data(_jsonl(tmp_path / "mixed.jsonl", rows))
+    assert report.exit_code == 2 and report.sources[0].error is not None
+    assert "mixed.jsonl:3:" in report.errors[0] and "one tag scheme" in report.errors[0]
+    assert "unreadable" in render(report)
+
+
+def test_check_data_error_on_an_unreadable_dev_row(tmp_path, tiny_backbone) -> None:
+    train = _jsonl(tmp_path / "train.jsonl", [_row("hello", "greet"), _row("bye", "leave")])
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text('{"text": "hi", "label": "greet"}\n{"text": "yo", "label": 3}\n', encoding="utf-8")
+    report = check_data(train, str(dev), backbone=tiny_backbone)
+    assert report.exit_code == 2 and report.errors == [
+        f"dev data cannot be read: {dev}:2: 'label' must be a string, got a number"
+    ]
+    assert report.sources[0].rows == 2  # the training file is still described
+
+
+def test_check_data_joint_folder_brings_its_splits(tmp_path, tiny_backbone) -> None:
+    for split, lines in (("train", ["play adele", "weather in rome"]), ("dev", ["weather in rome"])):
+        folder = tmp_path / "joint" / split
+        folder.mkdir(parents=True)
+        (folder / "seq.in").write_text("\n".join(lines) + "\n")
+        tags = ["O B-artist" if line.startswith("play") else "O O B-city" for line in lines]
+        (folder / "seq.out").write_text("\n".join(tags) + "\n")
+        (folder / "label").write_text("\n".join(line.split()[0] for line in lines) + "\n")
+    report = check_data(str(tmp_path / "joint"), backbone=tiny_backbone)
+    assert [source.split for source in report.sources] == ["train", "dev"]
+    assert report.tasks[0].overlap == {"dev": 1}  # the splits share the folder's path, not their rows
+
+
+def test_check_data_warns_when_dev_is_the_training_file(sample, tiny_backbone) -> None:
+    train, _ = sample
+    report = check_data(train, train, backbone=tiny_backbone)
+    assert any("the dev data is the training file itself" in warning for warning in report.warnings)
+
+
+def test_check_data_reads_a_config(sample, tmp_path, tiny_backbone) -> None:
+    train, dev = sample
+    config = tmp_path / "run.yaml"
+    tasks = [{"name": "intent", "kind": "sentence", "train": train, "dev": dev}]
+    config.write_text(json.dumps({"tasks": tasks, "backbone": tiny_backbone, "max_seq_length": 6}))
+    report = check_data(config=str(config))
+    assert [task.name for task in report.tasks] == ["intent"] and report.max_seq_length == 6
+    assert report.sources[0].unknown_columns == {"lang": 1, "tokens": 6, "tags": 6}  # no task reads the tags
+    assert any("no task of this run reads 'tokens', 'tags'" in warning for warning in report.warnings)
+    with pytest.raises(ValueError, match="one of the two"):
+        check_data(train, config=str(config))
+
+
+def test_check_tasks_takes_in_memory_datasets_without_lengths() -> None:
+    from datasets import Dataset
+
+    data = Dataset.from_list([{"text": "a", "labels": ["x", "y"]}, {"text": "b", "labels": []}])
+    report = check_tasks([{"name": "topics", "kind": "multilabel", "train": data}], lengths=False)
+    assert report.sources[0].source == "<dataset>" and report.sources[0].lengths is None
+    assert report.tasks[0].label_counts == {"train": {"x": 1, "y": 1}}
+    assert label_counts(data, "multilabel") == {"x": 1, "y": 1}
+
+
+def test_raw_keys_of_csv_and_tsv(tmp_path) -> None:
+    (tmp_path / "a.csv").write_text("text,label,note\nhi,greet,x\n\nbye,leave,y\n", encoding="utf-8")
+    (tmp_path / "a.tsv").write_text('text\tlabel\n"hi\tgreet\n', encoding="utf-8")
+    assert raw_keys(tmp_path / "a.csv") == {"text": 2, "label": 2, "note": 2}
+    assert raw_keys(tmp_path / "a.tsv") == {"text": 1, "label": 1}
+    assert raw_keys(tmp_path) == {}
