@@ -138,7 +138,9 @@ class TrainConfig:
     )
     shuffle_buffer: int = option(10_000, "rows in the shuffle buffer of a streamed training source")
     eval_every: int | None = option(None, "evaluate on dev every N steps; none: 10 evaluations per run")
-    save_total_limit: int = option(2, "newest checkpoints kept (at least 1), besides the best one")
+    save_total_limit: int = option(
+        1, "newest checkpoints kept whole, for --resume (at least 1); the best one is kept too, weights only"
+    )
     early_stopping_patience: int | None = option(None, "stop after N evaluations without dev improvement")
     log_every: int = option(20, "steps between training-loss records")
     nan_patience: int = option(5, "consecutive non-finite steps tolerated before stopping")

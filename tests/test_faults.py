@@ -35,7 +35,7 @@ def _wait_for(predicate, process: subprocess.Popen, timeout: float = 120.0) -> N
 def test_sigkill_after_checkpoint_then_resume_equals_uninterrupted(tiny_backbone, tmp_path) -> None:
     data = write_joint_folder(tmp_path / "data", splits=("train",))
     flags = ["--data", data, "--backbone", tiny_backbone, "--cpu", "--epochs", "4", "--batch-size", "4",
-             "--eval-every", "4", "--save-total-limit", "10", "--lr-backbone", "1e-3"]  # fmt: skip
+             "--eval-every", "4", "--lr-backbone", "1e-3"]  # fmt: skip
 
     killed = tmp_path / "killed"
     command = [sys.executable, "-m", "stmtl", "train", "--output", str(killed), *flags]

@@ -1,5 +1,14 @@
 """Checkpoints: a loadable sentence-transformers folder plus optimizer, scheduler, loss-weight, RNG and data state.
 
+What a run folder keeps (with the default ``save_total_limit`` of 1): the newest checkpoint whole, for ``--resume``,
+and the best one (by dev score) as its model and counters only: its ``training_state.pt`` (twice the model's size
+under AdamW) is removed once a newer checkpoint exists. The last checkpoint of a run that trained all its steps is
+written without ``training_state.pt`` and marked ``finished``: nothing can continue it (``--resume`` may not change
+the step budget), so ``--resume`` of a finished run trains no further and only re-does the final evaluation and
+outputs. A run that stopped early keeps it, so ``--resume`` with a larger ``early_stopping_patience`` continues.
+Files identical to an earlier checkpoint's (the tokenizer, a frozen encoder's weights, and the final model at the
+run folder's root, which is the best checkpoint's) are hard links to it, stored once; ``du`` counts them once.
+
 The model folder is the one ``MultiTaskSentenceTransformer.save`` writes (:mod:`stmtl.model_format`: the encoder
 in ``modules.json``, the heads in ``heads.json``).
 
@@ -27,8 +36,8 @@ import torch
 from accelerate.utils import load as safe_load
 from sentence_transformers import SentenceTransformer
 
-from stmtl.atomic import atomic_files, atomic_folder
-from stmtl.jsonio import to_json
+from stmtl.atomic import atomic_files, atomic_folder, link_identical_files
+from stmtl.jsonio import to_json, write_json
 from stmtl.model_format import save_model_folder
 
 CHECKPOINTS = "checkpoints"
@@ -64,31 +73,68 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def tensor_bytes(value: Any) -> int:
+    """The bytes of the tensors and arrays in ``value`` (nested dicts, lists, tuples), each storage counted once."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, (torch.Tensor, np.ndarray)):
+            size = item.numel() * item.element_size() if isinstance(item, torch.Tensor) else item.nbytes
+            key = (item.data_ptr() if isinstance(item, torch.Tensor) else id(item), size)
+            if key not in seen:
+                seen.add(key)
+                total += size
+    return total
+
+
 def save_checkpoint(
-    run_dir: str | os.PathLike, step: int, model: SentenceTransformer, training_state: dict[str, Any],
+    run_dir: str | os.PathLike, step: int, model: SentenceTransformer, training_state: dict[str, Any] | None,
     trainer_state: dict[str, Any],
 ) -> Path:  # fmt: skip
     """Write ``run_dir/checkpoints/step-<step>`` atomically (main process only).
+
+    Files identical to those of the run folder's other checkpoints are hard-linked to them.
 
     Args:
         run_dir: The run folder.
         step: Optimizer step count.
         model: The unwrapped model.
         training_state: Optimizer, scheduler and loss-weighting state dicts, and ``rng``: one :func:`rng_state`
-            per process, by rank.
+            per process, by rank; ``None`` for a checkpoint that is never resumed (``trainer_state["finished"]``).
         trainer_state: JSON-able counters: step, epoch, batches done in the epoch, best score, patience.
 
     Returns:
         The checkpoint folder.
+
+    Raises:
+        SaveError: An ``OSError`` naming the checkpoint folder and the cause (a full disk...) when a write fails.
     """
     path = Path(run_dir) / checkpoint_name(step)
-    with atomic_folder(path) as staging:
+    others = [other for other in reversed(list_checkpoints(run_dir)) if other.name != path.name]
+    expected = tensor_bytes(model.state_dict()) + tensor_bytes(training_state)
+    with atomic_folder(path, expected_bytes=expected) as staging:
         save_model_folder(model, staging)
-        torch.save(training_state, os.path.join(staging, TRAINING_STATE_FILE))
+        if training_state is not None:
+            torch.save(training_state, os.path.join(staging, TRAINING_STATE_FILE))
+        link_identical_files(staging, others)
         # Written last: a folder with trainer_state.json is a complete checkpoint.
         with open(os.path.join(staging, STATE_FILE), "w", encoding="utf-8") as handle:
             handle.write(to_json(trainer_state, indent=2))
     return path
+
+
+def finish_checkpoint(path: str | os.PathLike) -> None:
+    """Mark a run's last checkpoint ``finished`` and drop its training state (it will never be continued)."""
+    path = Path(path)
+    state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
+    write_json(path / STATE_FILE, {**state, "finished": True}, indent=2)  # first: a kill in between stays finished
+    (path / TRAINING_STATE_FILE).unlink(missing_ok=True)
 
 
 def list_checkpoints(run_dir: str | os.PathLike, run_id: str | None = None) -> list[Path]:
@@ -118,16 +164,31 @@ def latest_checkpoint(run_dir: str | os.PathLike, run_id: str | None = None) -> 
     return checkpoints[-1] if checkpoints else None
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Read a checkpoint's training state (``weights_only`` unpickling) and trainer counters."""
+def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Read a checkpoint's training state (``weights_only`` unpickling) and trainer counters.
+
+    Returns:
+        The training state (``None`` for the last checkpoint of a finished run: it holds none) and the counters.
+
+    Raises:
+        FileNotFoundError: If an unfinished checkpoint has no training state: the best one kept besides the newest
+            (weights only), or one written by an earlier stmtl.
+    """
     path = Path(path)
+    trainer_state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
+    if isinstance(trainer_state, dict) and trainer_state.get("finished"):
+        return None, trainer_state
     if not (path / TRAINING_STATE_FILE).is_file():
+        if (path / "optimizer.pt").is_file():
+            raise FileNotFoundError(
+                f"{path / TRAINING_STATE_FILE}: missing; a checkpoint with optimizer.pt and rng_state.json instead "
+                "was written by an earlier stmtl and cannot be resumed (its model still loads with stmtl.load)"
+            )
         raise FileNotFoundError(
-            f"{path / TRAINING_STATE_FILE}: missing; a checkpoint with optimizer.pt and rng_state.json instead was "
-            "written by an earlier stmtl and cannot be resumed (its model still loads with stmtl.load)"
+            f"{path / TRAINING_STATE_FILE}: missing; this checkpoint keeps only the model (the best one of its run, "
+            "kept besides the newest) and cannot be resumed (its model loads with stmtl.load)"
         )
     training_state = safe_load(path / TRAINING_STATE_FILE, map_location="cpu")
-    trainer_state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
     return training_state, trainer_state
 
 
@@ -136,9 +197,12 @@ def rotate_checkpoints(
 ) -> None:
     """Delete all but the newest ``keep`` (at least 1) checkpoints of the run ``run_id``, never ``protect`` (the best).
 
+    The best checkpoint, when older than those, keeps its model and counters but loses its training state: only
+    the newest is ever resumed.
+
     Args:
         run_dir: The run folder.
-        keep: How many of the newest checkpoints to keep.
+        keep: How many of the newest checkpoints to keep whole.
         protect: The best checkpoint, as stored in the trainer state.
         run_id: Rotate only this run's checkpoints (another run's higher step numbers never count as newer).
     """
@@ -147,9 +211,19 @@ def rotate_checkpoints(
     for path in checkpoints[: max(0, len(checkpoints) - max(1, keep))]:
         if path.name != protected:
             shutil.rmtree(path, ignore_errors=True)
+        else:
+            (path / TRAINING_STATE_FILE).unlink(missing_ok=True)
 
 
 def save_model_into_run(model: SentenceTransformer, run_dir: str | os.PathLike) -> None:
-    """Save the final model at the root of the run folder, next to ``checkpoints/`` and ``metrics.jsonl``."""
-    with atomic_files(run_dir) as staging:
+    """Save the final model at the root of the run folder, next to ``checkpoints/`` and ``metrics.jsonl``.
+
+    Its files identical to a checkpoint's (all but the model card and settings, when the model is the best
+    checkpoint's) are hard links to that checkpoint's files.
+
+    Raises:
+        SaveError: An ``OSError`` naming the run folder and the cause (a full disk...) when a write fails.
+    """
+    with atomic_files(run_dir, expected_bytes=tensor_bytes(model.state_dict())) as staging:
         save_model_folder(model, staging)
+        link_identical_files(staging, list(reversed(list_checkpoints(run_dir))))

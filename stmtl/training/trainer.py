@@ -23,8 +23,16 @@ from stmtl.evaluation import EvalSet, headline, predict_encoded, score, selectio
 from stmtl.features import collate, forward
 from stmtl.jsonio import to_json
 from stmtl.model import MultiTaskSentenceTransformer
+from stmtl.save_errors import reporting
 from stmtl.training.accumulation import end_epoch_with_step, steps_in_epochs
-from stmtl.training.checkpoint import checkpoint_name, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from stmtl.training.checkpoint import (
+    checkpoint_name,
+    finish_checkpoint,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from stmtl.training.diagnostics import stop_unreached_parameters, task_gradient_cosines
 from stmtl.training.freezing import GradualUnfreezer, apply_freeze, loss_tasks
 from stmtl.training.head_init import fit_heads
@@ -127,7 +135,7 @@ class MultiTaskTrainer:
         self.unwrapped: MultiTaskSentenceTransformer = accelerator.unwrap_model(self.model).model
         self.state: dict[str, Any] = {
             "step": 0, "epoch": 0, "batches_done": 0, "best_score": None, "best_checkpoint": None,
-            "evals_without_gain": 0, "skipped_steps": 0, "run_id": None,
+            "evals_without_gain": 0, "skipped_steps": 0, "run_id": None, "finished": False,
         }  # fmt: skip
         self.last_evaluated_step = -1
         self.start_time = time.perf_counter()
@@ -163,7 +171,8 @@ class MultiTaskTrainer:
             total=self.total_steps, initial=self.state["step"], desc="Training", unit="step",
             disable=not accelerator.is_main_process,
         )  # fmt: skip
-        stop = self.state["step"] >= self.total_steps
+        early_stopped = self._patience_spent()  # a resumed run that had stopped early, with the same patience
+        stop = early_stopped or self.state["finished"] or self.state["step"] >= self.total_steps
         for epoch in range(self.state["epoch"], len(self.epoch_lengths)):
             if stop:
                 break
@@ -204,7 +213,7 @@ class MultiTaskTrainer:
                     self._log_train(running, progress)
                     running = {}
                 if self._should_evaluate(step) and self._evaluate_and_checkpoint():
-                    stop = True
+                    stop = early_stopped = True
                 if step >= self.total_steps or stop:
                     stop = True
                     break
@@ -214,7 +223,11 @@ class MultiTaskTrainer:
         if running:  # the last, partial window: a run shorter than log_every steps still gets its loss record
             self._log_train(running, progress)
         if self.last_evaluated_step != self.state["step"] or self.state["best_checkpoint"] is None:
-            self._evaluate_and_checkpoint(force=True)
+            self._evaluate_and_checkpoint(force=True, finished=not early_stopped)
+        if not early_stopped and not self.state["finished"]:  # its steps or epochs ran out: nothing can continue it
+            self.state["finished"] = True
+            if accelerator.is_main_process:
+                finish_checkpoint(self.run_dir / checkpoint_name(self.state["step"]))
         self.state["train_seconds"] = round(time.perf_counter() - self.start_time, 1)
         accelerator.wait_for_everyone()
         return self.state
@@ -270,6 +283,11 @@ class MultiTaskTrainer:
     def _should_evaluate(self, step: int) -> bool:
         return step % self.eval_every == 0
 
+    def _patience_spent(self) -> bool:
+        """``early_stopping_patience`` evaluations in a row brought no dev improvement: early stopping is due."""
+        patience, state = self.config.early_stopping_patience, self.state
+        return patience is not None and state["best_score"] is not None and state["evals_without_gain"] >= patience
+
     # Evaluation and checkpoints --------------------------------------------------------------------------------
 
     def evaluate(self, eval_sets: list[EvalSet]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -288,8 +306,9 @@ class MultiTaskTrainer:
             pairs.update(set_pairs)
         return metrics, pairs
 
-    def _evaluate_and_checkpoint(self, force: bool = False) -> bool:
-        """Evaluate on dev, log, checkpoint, track the best; returns True when early stopping triggers."""
+    def _evaluate_and_checkpoint(self, force: bool = False, finished: bool = False) -> bool:
+        """Evaluate on dev, log, checkpoint (``finished``: the run's last), track the best (``force``: this one if
+        there is none yet); returns True when early stopping triggers."""
         self.last_evaluated_step = self.state["step"]
         metrics, _ = self.evaluate(self.dev_sets) if self.dev_sets else ({}, {})
         score_now = selection_score(self.unwrapped, metrics) if metrics else None
@@ -305,22 +324,25 @@ class MultiTaskTrainer:
         if improved or (force and self.state["best_checkpoint"] is None):  # before saving: the state names the best
             self.state["best_score"] = score_now
             self.state["best_checkpoint"] = checkpoint_name(self.state["step"])
-        self.save_checkpoint()
-        patience = self.config.early_stopping_patience
-        return bool(metrics) and patience is not None and self.state["evals_without_gain"] >= patience
+        early_stop = bool(metrics) and self._patience_spent()
+        # Stopped early before its last step, a run keeps its training state: --resume with more patience goes on.
+        self.save_checkpoint(finished=finished or self.state["step"] >= self.total_steps)
+        return early_stop
 
-    def save_checkpoint(self) -> Path:
-        """Checkpoint the current step (all processes call this; the main one writes)."""
+    def save_checkpoint(self, finished: bool = False) -> Path:
+        """Checkpoint the current step (all processes call this; the main one writes); ``finished``: the run's last
+        checkpoint, never continued, is written without training state (optimizer, scheduler, RNG)."""
         accelerator = self.accelerator
         rngs = gather_object([rng_state()]) if self.world > 1 else [rng_state()]
         path = self.run_dir / checkpoint_name(self.state["step"])
+        self.state["finished"] = finished
         if accelerator.is_main_process:
-            training_state = {
+            training_state = None if finished else {
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "weighting": self.weighting.state_dict(),
                 "rng": rngs,
-            }
+            }  # fmt: skip
             state = dict(self.state)
             save_checkpoint(self.run_dir, self.state["step"], self.unwrapped, training_state, state)
             after_checkpoint(self.run_dir, state, self.config.save_total_limit)
@@ -334,12 +356,18 @@ class MultiTaskTrainer:
         training_state, state = load_checkpoint(path)
         saved = load(path, device="cpu")
         self.unwrapped.load_state_dict(saved.state_dict())
+        self.state.update(state)
+        self.last_evaluated_step = self.state["step"]  # every checkpoint is written right after an evaluation
+        if training_state is None:  # the last checkpoint of a finished run: only its outputs are made again
+            step = self.state["step"]
+            logger.warning(f"{path}: the run finished at step {step}; --resume only re-does its final evaluation")
+            self._log({"type": "resume", "step": step, "from": checkpoint_name(step), "finished": True})
+            return
         self.optimizer.load_state_dict(training_state["optimizer"])
         self.scheduler.load_state_dict(training_state["scheduler"])
         self.weighting.load_state_dict(training_state["weighting"])
         rngs = training_state["rng"]
         set_rng_state(rngs[min(self.accelerator.process_index, len(rngs) - 1)])
-        self.state.update(state)
         self._log({"type": "resume", "step": self.state["step"], "from": checkpoint_name(self.state["step"])})
 
     # Logging ---------------------------------------------------------------------------------------------------
@@ -363,7 +391,8 @@ class MultiTaskTrainer:
             **record,
             "elapsed_s": round(time.perf_counter() - self.start_time, 2),
         }
-        with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
+        path = self.run_dir / "metrics.jsonl"
+        with reporting(path), open(path, "a", encoding="utf-8") as handle:  # a full disk names the file
             handle.write(to_json(record) + "\n")
         if self.config.report_to != "none":
             flat = _flatten(record.get("loss", {}), "loss/") | _flatten(record.get("metrics", {}), "dev/")
