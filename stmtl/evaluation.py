@@ -137,12 +137,53 @@ def evaluate_model(model: Any, dataset: datasets.Dataset, batch_size: int = 128)
 
     Returns:
         ``(headline metrics, full metrics)``; see :func:`headline` and :func:`score`.
+
+    Raises:
+        ValueError: If the data has the labels of none of the heads.
     """
+    metrics, _ = _score_dataset(model, dataset, batch_size)
+    return headline(model, metrics), metrics
+
+
+def evaluation_report(model: Any, dataset: datasets.Dataset, batch_size: int = 128) -> dict[str, Any]:
+    """Everything ``stmtl evaluate`` reports: the full metrics of every task and what each task gets wrong.
+
+    Per task, its head's full metrics (sentence: accuracy, macro-F1 and ``per_class``; token: entity
+    precision/recall/F1, token accuracy and ``per_entity``; multi-label: micro/macro-F1, exact-set accuracy and
+    ``per_label``) plus, for a sentence task, the ``confusion_matrix`` and its ``most_confused`` (gold, predicted)
+    pairs and, for a token task, the ``entity_errors`` (:func:`stmtl.metrics.confusion.entity_errors`). Token
+    scores are seqeval's strict IOB2 mode, which on the well-formed IOB2 scored here equals its default mode.
+
+    Returns:
+        ``{"rows", "headline", "tasks": {task: {"kind", **metrics, ...}}, "exact_match"}`` (``exact_match`` with
+        several tasks only); values are fractions and counts.
+
+    Raises:
+        ValueError: If the data has the labels of none of the heads.
+    """
+    from stmtl.metrics.confusion import confusion_matrix, entity_errors, most_confused
+
+    metrics, pairs = _score_dataset(model, dataset, batch_size)
+    report: dict[str, Any] = {"rows": len(dataset), "headline": headline(model, metrics), "tasks": {}}
+    for task, (gold, predicted) in pairs.items():
+        kind = model.heads[task].kind
+        entry = {"kind": kind, **metrics[task]}
+        if kind == "sentence":
+            entry["confusion_matrix"] = confusion_matrix(gold, predicted)
+            entry["most_confused"] = most_confused(entry["confusion_matrix"])
+        elif kind == "token":
+            entry["entity_errors"] = entity_errors(gold, predicted)
+        report["tasks"][task] = entry
+    report.update({key: value for key, value in metrics.items() if key.startswith("exact_match")})
+    return report
+
+
+def _score_dataset(model: Any, dataset: datasets.Dataset, batch_size: int) -> tuple[dict[str, Any], dict]:
+    # The full metrics and the (references, predictions) of every task the data is labelled for.
     tasks = labelled_tasks(model, dataset)
     if not tasks:
         columns = dataset.column_names
         raise ValueError(f"the data has none of the labels this model's heads predict (columns: {columns})")
     encoded = encode_dataset(dataset, model.tokenizer, model.max_seq_length, [], "evaluation data")
     eval_set = EvalSet(encoded, tasks)
-    metrics, _ = score(model, eval_set, predict_encoded(model, eval_set, batch_size))
-    return headline(model, metrics), metrics
+    return score(model, eval_set, predict_encoded(model, eval_set, batch_size))

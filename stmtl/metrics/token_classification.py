@@ -11,8 +11,9 @@ from stmtl.metrics.base import StringMetric
 
 _DESCRIPTION = """\
 Token classification scores computed with seqeval: micro-averaged entity precision/recall/F1, per-entity-type
-scores and token accuracy. ``mode="strict"`` (the default) applies the IOB2 scheme strictly; ``mode="default"``
-applies seqeval's lenient conlleval rules, where a chunk may also start with an I- tag. Values are in [0, 1].
+scores and token accuracy. ``mode="strict"`` (the default) reads entities by the IOB2 scheme strictly (an entity
+opens with B-); ``mode="default"`` applies seqeval's default, conlleval rules, where an I- tag that continues no
+entity also opens one. The two differ only on such stray I- tags. Values are in [0, 1].
 """
 
 _INPUTS = """\
@@ -36,8 +37,12 @@ class TokenClassificationMetric(StringMetric):
     """Scores IOB2 tag sequences at entity level and at token level.
 
     Strict mode is reported by default: an entity counts as found only when its B- tag, every one of its I- tags
-    and its type are all right, so a chunk opened by a stray I- tag scores nothing. This is what JointBERT-style
-    slot-F1 tables and ``seqeval`` in strict mode report; ``mode="default"`` gives the more lenient conlleval count.
+    and its type are all right, and a chunk opened by a stray I- tag is no entity. stmtl scores well-formed IOB2 on
+    both sides (predictions are the entities ``predict`` returns, turned into tags by
+    :func:`stmtl.bio.entities_to_tags`; references are IOB2 once the readers have converted IOB1, BIOES or BILOU
+    data), and on well-formed IOB2 strict and default modes give the same numbers. The slot F1 that JointBERT
+    reports is seqeval's default mode (its ``f1_score`` without ``mode``), so stmtl's figures compare with it
+    directly. On other input the modes differ: ``mode="default"`` gives the lenient conlleval count.
 
     Example:
         >>> metric = TokenClassificationMetric()
