@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import re
 import types
@@ -28,9 +29,64 @@ class ConfigError(ValueError):
     """A configuration value or key is wrong; the message names it."""
 
 
-def option(default: Any, help: str, **kwargs: Any) -> Any:
-    """A config field with its help text: the one description a key has, in YAML docs and on the command line."""
-    return field(default=default, metadata={"help": help, **kwargs})
+@dataclass(frozen=True)
+class Bounds:
+    """The values a numeric config key allows: finite numbers from ``low`` to ``high`` (``None``: unbounded),
+    each bound included unless ``low_open``/``high_open``.
+
+    Declared once per field (``option(..., bounds=...)``), they are checked by :meth:`TrainConfig.validate` (naming
+    the config key) and by the generated command-line flags (naming the flag, before anything heavy is imported).
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low}"
+        if self.low is None:
+            return f"{'<' if self.high_open else '<='} {self.high}"
+        return f"in {'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` is a finite number within the bounds."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        return above and (self.high is None or (value < self.high if self.high_open else value <= self.high))
+
+
+AT_LEAST_ONE = Bounds(1)
+"""Counts of steps, rows, examples and evaluations."""
+NON_NEGATIVE = Bounds(0)
+"""Learning rates, weights and decay."""
+FRACTION = Bounds(0, 1, high_open=True)
+"""Ratios and probabilities below 1: warmup share, dropout, label smoothing."""
+
+
+def option(default: Any, help: str, bounds: Bounds | None = None, **kwargs: Any) -> Any:
+    """A config field with its help text and, for a number, its :class:`Bounds`: the one description a key has, in
+    YAML docs and on the command line."""
+    return field(default=default, metadata={"help": help, "bounds": bounds, **kwargs})
+
+
+def bounds_of(cls: type, name: str) -> Bounds | None:
+    """The declared bounds of the field ``name`` of a config dataclass."""
+    return next(f.metadata.get("bounds") for f in dataclasses.fields(cls) if f.name == name)
+
+
+def check_bounds(config: Any, prefix: str = "") -> None:
+    """Refuse a numeric field of a config dataclass outside its declared bounds (``None`` is always allowed).
+
+    Raises:
+        ConfigError: Naming the key (``prefix`` + field name), the bounds and the value.
+    """
+    for f in dataclasses.fields(config):
+        bounds, value = f.metadata.get("bounds"), getattr(config, f.name)
+        if bounds is not None and value is not None and not bounds.contains(value):
+            raise ConfigError(f"config key {prefix + f.name!r} must be {bounds}, got {value!r}")
 
 
 @dataclass
@@ -57,10 +113,10 @@ class TaskConfig:
     train: Any
     dev: Any = None
     test: Any = None
-    weight: float = 1.0
+    weight: float = field(default=1.0, metadata={"bounds": NON_NEGATIVE})
     labels: list[str] | None = None
-    hidden_features: int | None = None
-    dropout: float = 0.1
+    hidden_features: int | None = field(default=None, metadata={"bounds": AT_LEAST_ONE})
+    dropout: float = field(default=0.1, metadata={"bounds": FRACTION})
 
 
 @dataclass
@@ -68,7 +124,8 @@ class TrainConfig:
     """Everything a training run needs; saved as ``training_config.json`` in the run folder.
 
     Every field but ``output_dir`` and ``tasks`` is also a ``stmtl train`` flag, generated from this class with its
-    help text, default and choices. The defaults are the ones measured on SNIPS (see the README's results section).
+    help text, default, choices and, for a number, its :class:`Bounds`. The defaults are the ones measured on SNIPS
+    (see the README's results section).
     """
 
     output_dir: str
@@ -84,27 +141,33 @@ class TrainConfig:
     sampling: Literal["proportional", "temperature", "uniform"] = option(
         "proportional", "how often each training stream is drawn (interleave mode or several sources)"
     )
-    temperature: float = option(0.5, "T of temperature sampling (p ∝ size^T)")
+    temperature: float = option(0.5, "T of temperature sampling (p ∝ size^T)", NON_NEGATIVE)
     epochs: float | None = option(
-        None, "passes over the training data (fractions allowed); none: 3, or more to reach min_steps"
+        None,
+        "passes over the training data (fractions allowed); none: 3, or more to reach min_steps",
+        Bounds(0, low_open=True),
     )
-    max_steps: int | None = option(None, "stop after this many optimizer steps")
-    min_steps: int = option(400, "fewest optimizer steps when epochs is not given (small data gets more epochs)")
+    max_steps: int | None = option(None, "stop after this many optimizer steps", AT_LEAST_ONE)
+    min_steps: int = option(
+        400, "fewest optimizer steps when epochs is not given (small data gets more epochs)", AT_LEAST_ONE
+    )
     head_init: Literal["probe", "random"] = option(
         "probe",
         "probe: fit the heads on the frozen source encoder before fine-tuning (LP-FT; token heads only when the "
         "encoder is frozen); random: do not",
     )
-    batch_size: int = option(32, "examples per step on each process")
-    eval_batch_size: int = option(128, "examples per forward pass in evaluation")
-    lr_backbone: float = option(1e-4, "peak learning rate of the shared encoder")
-    lr_heads: float = option(1e-3, "peak learning rate of the task heads")
-    layer_lr_decay: float = option(1.0, "learning-rate factor per encoder layer going down (1: no decay)")
-    weight_decay: float = option(0.01, "AdamW decoupled weight decay")
-    warmup_ratio: float = option(0.1, "share of steps with linear learning-rate warmup")
+    batch_size: int = option(32, "examples per step on each process", AT_LEAST_ONE)
+    eval_batch_size: int = option(128, "examples per forward pass in evaluation", AT_LEAST_ONE)
+    lr_backbone: float = option(1e-4, "peak learning rate of the shared encoder", NON_NEGATIVE)
+    lr_heads: float = option(1e-3, "peak learning rate of the task heads", NON_NEGATIVE)
+    layer_lr_decay: float = option(
+        1.0, "learning-rate factor per encoder layer going down (1: no decay)", Bounds(0, 1, low_open=True)
+    )
+    weight_decay: float = option(0.01, "AdamW decoupled weight decay", NON_NEGATIVE)
+    warmup_ratio: float = option(0.1, "share of steps with linear learning-rate warmup", FRACTION)
     scheduler: Literal["linear", "cosine", "constant"] = option("linear", "learning-rate schedule after warmup")
-    max_grad_norm: float | None = option(1.0, "gradient clipping norm")
-    gradient_accumulation_steps: int = option(1, "batches per optimizer step")
+    max_grad_norm: float | None = option(1.0, "gradient clipping norm (0: no clipping)", NON_NEGATIVE)
+    gradient_accumulation_steps: int = option(1, "batches per optimizer step", AT_LEAST_ONE)
     mixed_precision: Literal["no", "bf16", "fp16"] = option("no", "Accelerate mixed precision")
     freeze: str = option(
         "none",
@@ -116,35 +179,44 @@ class TrainConfig:
         "a head frozen by head:<task>: keep its loss (the encoder learns to keep serving the fixed head) or drop it "
         "(the task is only evaluated)",
     )
-    unfreeze_every: int | None = option(None, "gradual unfreezing: one more encoder layer every N steps")
+    unfreeze_every: int | None = option(None, "gradual unfreezing: one more encoder layer every N steps", AT_LEAST_ONE)
     loss_weighting: Literal["static", "uncertainty"] = option(
         "static", "static task weights, or learned uncertainty weighting"
     )
-    label_smoothing: float = option(0.0, "label smoothing of the heads' losses")
+    label_smoothing: float = option(0.0, "label smoothing of the heads' losses", FRACTION)
     preserve_embeddings: float | None = option(
         None,
         f"weight of the embedding-preservation penalty (0: off); none: {DEFAULT_PRESERVATION:g} from "
         f"{PRESERVE_FROM_ROWS:,} training rows, else 0 (also 0 with a frozen backbone or streaming)",
+        NON_NEGATIVE,
     )
     preserve_method: Literal["distill", "l2sp"] = option("distill", "embedding-preservation penalty")
     encoder_dropout: float | None = option(
-        None, "dropout of the shared encoder in training; none: the backbone's own, or 0 under distillation"
+        None,
+        "dropout of the shared encoder in training; none: the backbone's own, or 0 under distillation",
+        FRACTION,
     )
-    grad_cosine_every: int | None = option(None, "log the cosine between task gradients every N steps")
-    max_seq_length: int | None = option(None, "truncation length in word pieces; none: the backbone's")
+    grad_cosine_every: int | None = option(None, "log the cosine between task gradients every N steps", AT_LEAST_ONE)
+    max_seq_length: int | None = option(
+        None,
+        "truncation length in word pieces, at most the backbone's position limit; none: the backbone's default",
+        AT_LEAST_ONE,
+    )
     group_by_length: bool = option(True, "batch texts of similar length together (less padding)")
     streaming: bool = option(
         False, "read training files as they are consumed (corpora larger than RAM); needs max_steps"
     )
-    shuffle_buffer: int = option(10_000, "rows in the shuffle buffer of a streamed training source")
-    eval_every: int | None = option(None, "evaluate on dev every N steps; none: 10 evaluations per run")
+    shuffle_buffer: int = option(10_000, "rows in the shuffle buffer of a streamed training source", AT_LEAST_ONE)
+    eval_every: int | None = option(None, "evaluate on dev every N steps; none: 10 evaluations per run", AT_LEAST_ONE)
     save_total_limit: int = option(
-        1, "newest checkpoints kept whole, for --resume (at least 1); the best one is kept too, weights only"
+        1, "newest checkpoints kept whole, for --resume; the best one is kept too, weights only", AT_LEAST_ONE
     )
-    early_stopping_patience: int | None = option(None, "stop after N evaluations without dev improvement")
-    log_every: int = option(20, "steps between training-loss records")
-    nan_patience: int = option(5, "consecutive non-finite steps tolerated before stopping")
-    seed: int = option(42, "random seed (data order, initialisation, dropout)")
+    early_stopping_patience: int | None = option(
+        None, "stop after N evaluations without dev improvement", AT_LEAST_ONE
+    )
+    log_every: int = option(20, "steps between training-loss records", AT_LEAST_ONE)
+    nan_patience: int = option(5, "consecutive non-finite steps tolerated before stopping", AT_LEAST_ONE)
+    seed: int = option(42, "random seed (data order, initialisation, dropout)", Bounds(0, 2**32 - 1))
     report_to: Literal["none", "tensorboard"] = option("none", "experiment tracker")
     cpu: bool = option(False, "train on the CPU even if a GPU is present")
     sts: str | None = option(
@@ -173,39 +245,25 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, **overrides: Any) -> TrainConfig:
         """Read a YAML config; ``overrides`` (e.g. from the CLI) replace its top-level keys."""
-        try:
-            with open(path, encoding="utf-8") as handle:
-                values = yaml.safe_load(handle) or {}
-        except OSError as error:
-            raise ConfigError(f"{path}: cannot read config ({error.strerror})") from None
-        except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: invalid YAML ({str(error).splitlines()[0]})") from None
-        if not isinstance(values, dict):
-            raise ConfigError(f"{path}: the config must be a mapping of keys to values")
+        values = read_yaml(path)
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls.from_dict(values)
 
     def validate(self) -> None:
-        """Check values that types alone do not catch."""
+        """Check values that types alone do not catch: every number within its field's :class:`Bounds`, task names,
+        the freeze policy and the combinations that cannot run.
+
+        Raises:
+            ConfigError: Naming the key at fault.
+        """
         if not self.tasks:
             raise ConfigError("config key 'tasks' is empty: give at least one task")
         names = [task.name for task in self.tasks]
         if len(set(names)) != len(names):
             raise ConfigError(f"config key 'tasks': task names must be distinct, got {names}")
-        for key in (
-            "batch_size", "eval_batch_size", "gradient_accumulation_steps", "log_every", "nan_patience",
-            "save_total_limit", "shuffle_buffer",
-        ):  # fmt: skip
-            if getattr(self, key) < 1:
-                raise ConfigError(f"config key {key!r} must be >= 1, got {getattr(self, key)}")
-        if self.epochs is not None and self.epochs <= 0 and not self.max_steps:
-            raise ConfigError("config key 'epochs' must be > 0 (or set max_steps)")
-        if self.min_steps < 1:
-            raise ConfigError(f"config key 'min_steps' must be >= 1, got {self.min_steps}")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ConfigError(f"config key 'warmup_ratio' must be in [0, 1), got {self.warmup_ratio}")
-        if self.encoder_dropout is not None and not 0.0 <= self.encoder_dropout < 1.0:
-            raise ConfigError(f"config key 'encoder_dropout' must be in [0, 1), got {self.encoder_dropout}")
+        check_bounds(self)
+        for index, task in enumerate(self.tasks):
+            check_bounds(task, f"tasks[{index}].")
         check_freeze_syntax(self.freeze)
         if self.streaming and not self.max_steps:
             raise ConfigError("streaming: a streamed corpus has no known length, so set max_steps (the step budget)")
@@ -259,6 +317,24 @@ class TrainConfig:
                 if task[key] is not None and not isinstance(task[key], (str, int, float)):
                     task[key] = f"<{type(task[key]).__name__} with {len(task[key])} rows>"
         return values
+
+
+def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    """The mapping a YAML config file holds, unchecked (importing nothing heavy).
+
+    Raises:
+        ConfigError: Naming the file, if it cannot be read, is not YAML or is not a mapping.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            values = yaml.safe_load(handle) or {}
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: invalid YAML ({str(error).splitlines()[0]})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys to values")
+    return values
 
 
 _FREEZE_PART = re.compile(r"^(none|all|backbone|embeddings|layers:\d+(-\d+)?|head:[A-Za-z][A-Za-z0-9_]*)$")

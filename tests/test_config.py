@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
+import re
+import typing
+
 import pytest
 
-from stmtl.config import ConfigError, TrainConfig
+from stmtl.config import Bounds, ConfigError, TaskConfig, TrainConfig
 
 TASK = {"name": "intent", "kind": "sentence", "train": "data.jsonl"}
 
@@ -52,15 +56,57 @@ def test_config_out_of_range_named(key: str, value: float) -> None:
         TrainConfig.from_dict({"output_dir": "x", "tasks": [TASK], key: value})
 
 
-def test_config_save_total_limit_at_least_one(tmp_path, capsys) -> None:
-    from stmtl.cli import main
-    from tests.helpers import write_joint_folder
-
+def test_config_save_total_limit_at_least_one() -> None:
     with pytest.raises(ConfigError, match="'save_total_limit' must be >= 1"):
         TrainConfig.from_dict({"output_dir": "x", "tasks": [TASK], "save_total_limit": 0})
-    data = write_joint_folder(tmp_path / "data", splits=("train",))
-    assert main(["train", "--data", data, "--output", str(tmp_path / "run"), "--save-total-limit", "0"]) == 2
-    assert "save_total_limit" in capsys.readouterr().err
+
+
+NUMBER_HINTS = {int, float, int | None, float | None}
+
+
+@pytest.mark.parametrize("cls", [TrainConfig, TaskConfig])
+def test_config_every_numeric_field_declares_bounds(cls) -> None:
+    hints = typing.get_type_hints(cls)
+    numeric = [f.name for f in dataclasses.fields(cls) if hints[f.name] in NUMBER_HINTS]
+    assert numeric and all(isinstance(f.metadata.get("bounds"), Bounds) for f in dataclasses.fields(cls)
+                           if f.name in numeric), numeric  # fmt: skip
+    for f in dataclasses.fields(cls):  # the defaults lie within
+        assert f.default is None or f.name not in numeric or f.metadata["bounds"].contains(f.default), f.name
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "bounds"),
+    [
+        ("max_steps", 0, ">= 1"), ("max_steps", -3, ">= 1"), ("max_grad_norm", -1.0, ">= 0"),
+        ("eval_every", 0, ">= 1"), ("eval_every", -1, ">= 1"), ("max_seq_length", 0, ">= 1"),
+        ("temperature", -1.0, ">= 0"), ("unfreeze_every", 0, ">= 1"), ("epochs", 0, "> 0"), ("epochs", -1.5, "> 0"),
+        ("seed", -1, "in [0, 4294967295]"), ("lr_backbone", -1e-4, ">= 0"), ("layer_lr_decay", 0.0, "in (0, 1]"),
+        ("layer_lr_decay", 1.5, "in (0, 1]"), ("label_smoothing", 1.0, "in [0, 1)"),
+        ("lr_heads", float("nan"), ">= 0"), ("weight_decay", float("inf"), ">= 0"),
+        ("early_stopping_patience", 0, ">= 1"), ("grad_cosine_every", 0, ">= 1"), ("min_steps", 0, ">= 1"),
+        ("preserve_embeddings", -1.0, ">= 0"), ("shuffle_buffer", 0, ">= 1"), ("nan_patience", 0, ">= 1"),
+    ],
+)  # fmt: skip
+def test_config_out_of_bounds_refused_naming_key_and_bounds(key, value, bounds) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"config key '{key}' must be {bounds}, got")):
+        TrainConfig.from_dict({"output_dir": "x", "tasks": [TASK], key: value})
+    config = TrainConfig(output_dir="x", tasks=[TaskConfig(**TASK)])  # built in Python: validate() checks it
+    setattr(config, key, value)
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        config.validate()
+
+
+@pytest.mark.parametrize(("key", "value"), [("dropout", 1.0), ("weight", -1.0), ("hidden_features", 0)])
+def test_config_task_out_of_bounds_named(key, value) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"config key 'tasks[0].{key}' must be")):
+        TrainConfig.from_dict({"output_dir": "x", "tasks": [{**TASK, key: value}]})
+
+
+def test_config_bounds_allow_their_edges() -> None:
+    edges = {"max_steps": 1, "max_grad_norm": 0.0, "temperature": 0.0, "layer_lr_decay": 1.0, "seed": 2**32 - 1,
+             "lr_backbone": 0.0, "warmup_ratio": 0.0, "epochs": 0.5}  # fmt: skip
+    config = TrainConfig.from_dict({"output_dir": "x", "tasks": [TASK], **edges})
+    assert all(getattr(config, key) == value for key, value in edges.items())
 
 
 @pytest.mark.parametrize(
