@@ -1,7 +1,12 @@
 """The ``stmtl`` command line: train, evaluate, evaluate-sts, compare, predict, encode, fetch-data.
 
-Bad input ends with a one-line ``stmtl: error: ...`` and exit code 2; ``--debug`` shows the traceback instead.
-Heavy imports happen inside the commands, so ``stmtl --help`` answers at once.
+Bad input ends with a one-line ``stmtl: error: ...`` and exit code 2; ``--debug`` (before or after the command)
+shows the traceback instead. Every command checks its arguments and paths before torch, transformers or datasets
+are imported, so help, version, a bad flag value, a missing file and a busy run folder are answered at once:
+numbers are checked against their config field's :class:`stmtl.config.Bounds` by argparse, paths exist,
+``train``'s ``--max-seq-length`` is within the backbone's position limit (:mod:`stmtl.position_limit`) and
+``train`` claims its run folder (:class:`stmtl.training.folder_claim.FolderClaim`) before loading anything.
+Flags must be spelt out in full (no prefix matching: ``--encoder`` is not ``--encoder-dropout``).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -21,12 +26,28 @@ COMPARE_KEYS = ("backbone", "epochs", "max_steps", "batch_size", "lr_backbone", 
 """The ``TrainConfig`` keys that ``stmtl compare`` passes to every variant."""
 
 
+def bounded(kind: type, bounds: Any | None) -> Callable[[str], Any]:
+    """An argparse ``type``: ``kind(text)``, refused unless within ``bounds`` (a :class:`stmtl.config.Bounds`).
+
+    Argparse then reports ``argument --flag: must be >= 1, got 0`` and exits with code 2.
+    """
+
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if bounds is not None and not bounds.contains(value):
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names it in "invalid int value: 'x'"
+    return parse
+
+
 def add_config_flags(parser: argparse.ArgumentParser, keys: Sequence[str] | None = None) -> list[str]:
     """Add one flag per ``TrainConfig`` field (or per field in ``keys``), generated from the dataclass.
 
-    Each flag gets the field's help text, its config default and, for ``Literal`` fields, the allowed values, so
-    that argparse refuses a bad value before anything heavy is imported. Flags default to ``None``: only the
-    flags given override a YAML config.
+    Each flag gets the field's help text, its config default, its :class:`stmtl.config.Bounds` for a number and,
+    for ``Literal`` fields, the allowed values, so that argparse refuses a bad value before anything heavy is
+    imported. Flags default to ``None``: only the flags given override a YAML config.
 
     Returns:
         The config keys added, in field order.
@@ -41,30 +62,43 @@ def add_config_flags(parser: argparse.ArgumentParser, keys: Sequence[str] | None
     for field in dataclasses.fields(TrainConfig):
         if "help" not in field.metadata or (keys is not None and field.name not in keys):
             continue
-        hint = hints[field.name]
-        options: dict[str, Any] = {"default": None, "help": f"{field.metadata['help']} (default: {field.default})"}
+        hint, bounds = hints[field.name], field.metadata.get("bounds")
+        shown = f"{field.default}, {bounds}" if bounds is not None else field.default
+        options: dict[str, Any] = {"default": None, "help": f"{field.metadata['help']} (default: {shown})"}
         args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
         if typing.get_origin(hint) is typing.Literal:
             options.update(choices=args, type=type(args[0]))
         elif hint is bool:
             options["action"] = argparse.BooleanOptionalAction
         else:
-            options["type"] = args[0] if args else hint
+            options["type"] = bounded(args[0] if args else hint, bounds)
         parser.add_argument("--" + field.name.replace("_", "-"), **options)
         added.append(field.name)
     return added
 
 
+def _command(commands: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A subcommand's parser: no prefix matching, and ``--debug`` accepted after the command too."""
+    parser = commands.add_parser(name, allow_abbrev=False, **kwargs)
+    # SUPPRESS: without the flag the subcommand sets nothing, so ``stmtl --debug CMD`` keeps the top-level value.
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     from stmtl import __version__
+    from stmtl.config import TrainConfig, bounds_of
 
-    parser = argparse.ArgumentParser(prog="stmtl", description="Multi-task sentence-transformers: train and use.")
+    batch_size = bounded(int, bounds_of(TrainConfig, "eval_batch_size"))  # texts per forward pass, as in evaluation
+    parser = argparse.ArgumentParser(
+        prog="stmtl", description="Multi-task sentence-transformers: train and use.", allow_abbrev=False
+    )
     parser.add_argument("--version", action="version", version=f"stmtl {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser(
-        "train", help="train a multi-task model",
+    train = _command(
+        commands, "train", help="train a multi-task model",
         description="Train a multi-task model. With --data or --train the tasks come from the data's columns: "
         "'label' gives task 'intent' (sentence), 'tokens'/'tags' task 'slots' (token), 'labels' task 'labels' "
         "(multilabel); a SNIPS/ATIS folder gives 'intent' and 'slots'. --config names tasks and sources itself.",
@@ -78,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--config", help="YAML config with a 'tasks' list (several datasets)")
     train.add_argument("--dev", help="dev data for --train/--data: model selection, early stopping, drift texts")
     train.add_argument("--test", help="test data for --train/--data, scored once at the end")
-    train.add_argument("--output", help="run folder; ends up holding the best model (default: config's output_dir)")
+    train.add_argument(
+        "--output", help="run folder; ends up holding the best model (default: config's output_dir); a folder "
+        "that holds other files needs --overwrite",
+    )  # fmt: skip
     train.add_argument(
         "--resume", action="store_true",
         help="continue the run in --output from its newest checkpoint; the other flags must be the run's own "
@@ -87,34 +124,35 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     train.add_argument(
         "--overwrite", action="store_true",
-        help="replace the run in --output; it stays in place until this run's first checkpoint exists",
+        help="replace the run in --output (it stays in place until this run's first checkpoint exists), or train "
+        "into a folder of other files (the files the run writes are replaced, the others kept)",
     )  # fmt: skip
     train.set_defaults(config_keys=add_config_flags(train))
 
-    evaluate = commands.add_parser("evaluate", help="score a model on labelled data")
+    evaluate = _command(commands, "evaluate", help="score a model on labelled data")
     evaluate.add_argument("--model", required=True, help="saved stmtl model folder")
     evaluate.add_argument("--data", required=True, help="joint folder, .jsonl or CoNLL file")
     evaluate.add_argument("--split", default="test", help="split of a joint folder (default: test)")
-    evaluate.add_argument("--batch-size", type=int, default=128, help="texts per forward pass (default: 128)")
+    evaluate.add_argument("--batch-size", type=batch_size, default=128, help="texts per forward pass (default: 128)")
     evaluate.add_argument("--output-json", help="also write the scores to this JSON file")
 
-    predict = commands.add_parser("predict", help="labels and entities, one JSON line per text")
+    predict = _command(commands, "predict", help="labels and entities, one JSON line per text")
     predict.add_argument("--model", required=True, help="saved stmtl model folder")
     predict.add_argument("texts", nargs="*", help="texts to label (or use --input)")
     predict.add_argument("--input", help="file with one text per line; '-' reads standard input")
-    predict.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: 32)")
+    predict.add_argument("--batch-size", type=batch_size, default=32, help="texts per forward pass (default: 32)")
 
-    sts = commands.add_parser("evaluate-sts", help="STS Spearman of cosine similarity of encode() embeddings")
+    sts = _command(commands, "evaluate-sts", help="STS Spearman of cosine similarity of encode() embeddings")
     sts.add_argument("--model", required=True, help="stmtl model or any local sentence-transformers folder")
     sts.add_argument("--data", required=True, help="TSV with header sentence1, sentence2, score")
-    sts.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default: 64)")
+    sts.add_argument("--batch-size", type=batch_size, default=64, help="texts per forward pass (default: 64)")
     sts.add_argument("--output-json", help="also write the scores to this JSON file")
 
     from stmtl.compare import DEFAULT_VARIANTS, variants
     from stmtl.config import DEFAULT_PRESERVATION
 
-    compare = commands.add_parser(
-        "compare", help="ablation table: single- vs multi-task, freezing, preservation, transfer learning"
+    compare = _command(
+        commands, "compare", help="ablation table: single- vs multi-task, freezing, preservation, transfer learning"
     )
     compare.add_argument("--data", required=True, help="joint folder with train/dev/test")
     compare.add_argument("--sts", help="STS TSV for embedding quality (e.g. STS-B dev)")
@@ -128,23 +166,62 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated variant keys, or all (default: {','.join(DEFAULT_VARIANTS)}); "
         f"keys: {', '.join(variants('', 0, 0))}",
     )  # fmt: skip
+    preserve_bounds = bounds_of(TrainConfig, "preserve_embeddings")
     compare.add_argument(
         "--preserve-weight",
-        type=float,
+        type=bounded(float, preserve_bounds),
         default=DEFAULT_PRESERVATION,
-        help=f"distillation weight (default: {DEFAULT_PRESERVATION:g}, the training default)",
+        help=f"distillation weight (default: {DEFAULT_PRESERVATION:g}, the training default, {preserve_bounds})",
     )
     compare.set_defaults(config_keys=add_config_flags(compare, COMPARE_KEYS))
 
-    encode = commands.add_parser("encode", help="sentence embeddings to a .npy file")
+    encode = _command(commands, "encode", help="sentence embeddings to a .npy file")
     encode.add_argument("--model", required=True, help="stmtl model or any local sentence-transformers folder")
     encode.add_argument("--input", required=True, help="file with one text per line; '-' reads standard input")
-    encode.add_argument("--output", required=True, help="output .npy")
-    encode.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: 32)")
+    encode.add_argument(
+        "--output", required=True, help="output .npy file ('.npy' is added to a name without it, as NumPy does)"
+    )
+    encode.add_argument("--batch-size", type=batch_size, default=32, help="texts per forward pass (default: 32)")
 
-    fetch = commands.add_parser("fetch-data", help="download SNIPS and STS-B dev (checksummed) for the README's runs")
+    fetch = _command(commands, "fetch-data", help="download SNIPS and STS-B dev (checksummed) for the README's runs")
     fetch.add_argument("--output", default="data", help="data folder: snips/ and stsb/ go in it (default: data)")
     return parser
+
+
+def require_path(flag: str, path: str | None) -> None:
+    """Refuse an input path that does not exist (``None`` and ``-``, standard input, pass).
+
+    Raises:
+        ValueError: Naming the flag and the path.
+    """
+    if path is not None and path != "-" and not os.path.exists(path):
+        raise ValueError(f"{flag} {path}: no such file or folder")
+
+
+def require_model(flag: str, path: str | None) -> None:
+    """Refuse a model path that does not exist; a name that reads as a hub id (``org/name``) is left to the loader.
+
+    Raises:
+        ValueError: Naming the flag and the path.
+    """
+    from stmtl.hub import is_hub_id
+
+    if path is not None and not os.path.exists(path) and not is_hub_id(path):
+        raise ValueError(f"{flag} {path}: no such model folder")
+
+
+def require_output_file(flag: str, path: str | None) -> None:
+    """Refuse an output file path that is a folder or whose folder does not exist, before any work.
+
+    Raises:
+        ValueError: Naming the flag and the path.
+    """
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise ValueError(f"{flag} {path}: is a folder; give a file name")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise ValueError(f"{flag} {path}: its folder does not exist")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -211,11 +288,39 @@ def train_config(args: argparse.Namespace) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from stmtl.jsonio import to_json
-    from stmtl.training.run import train
+    """``stmtl train``: arguments, paths and the run folder's claim first (nothing heavy imported), then training."""
+    import contextlib
+    from pathlib import Path
 
-    config = train_config(args)
-    _, results = train(config, resume=args.resume, overwrite=args.overwrite)
+    from stmtl.config import ConfigError, read_yaml
+    from stmtl.position_limit import check_max_seq_length, position_limit
+    from stmtl.training.folder_claim import FolderClaim, check_no_user_files, is_main_process
+
+    if args.resume and args.overwrite:
+        raise ConfigError("give --resume (continue the run) or --overwrite (replace it), not both")
+    for flag in ("config", "data", "train", "dev", "test", "sts"):
+        require_path(f"--{flag}", getattr(args, flag))
+    require_model("--backbone", args.backbone)
+    values = read_yaml(args.config) if args.config else {}
+    output = args.output or values.get("output_dir")
+    if output is None and args.config:
+        raise ConfigError(f"--output: no run folder given, and {args.config} sets no output_dir")
+    if output is None:
+        raise ConfigError("--output: give the run folder (only a --config YAML can set output_dir instead)")
+    if not isinstance(output, str):
+        raise ConfigError(f"config key 'output_dir': {output!r} is not of type str")
+    backbone = args.backbone or values.get("backbone")
+    if isinstance(backbone, (str, type(None))):
+        check_max_seq_length(args.max_seq_length, position_limit(backbone), "--max-seq-length")
+    # The main process holds the folder until training ends (train() below claims it again); the others only read.
+    with FolderClaim(output) if is_main_process() else contextlib.nullcontext():
+        if not args.resume and not args.overwrite and is_main_process():
+            check_no_user_files(Path(output))
+        from stmtl.jsonio import to_json
+        from stmtl.training.run import train
+
+        config = train_config(args)
+        _, results = train(config, resume=args.resume, overwrite=args.overwrite)
     summary = {key: results.get(key) for key in ("dev", "test", "steps", "train_seconds", "embedding_drift")}
     print(to_json({**summary, "tasks": [task.name for task in config.tasks], "model": config.output_dir}, indent=2))
     return 0
@@ -232,6 +337,9 @@ def _load_model(path: str) -> Any:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    require_model("--model", args.model)
+    require_path("--data", args.data)
+    require_output_file("--output-json", args.output_json)
     from stmtl.data import read_task_data
     from stmtl.evaluation import evaluate_model
 
@@ -242,6 +350,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate_sts(args: argparse.Namespace) -> int:
+    require_model("--model", args.model)
+    require_path("--data", args.data)
+    require_output_file("--output-json", args.output_json)
     from stmtl.sts import evaluate_sts
 
     _report(evaluate_sts(_load_model(args.model), args.data, args.batch_size), args.output_json)
@@ -260,6 +371,9 @@ def _report(values: dict[str, Any], output_json: str | None, indent: int | None 
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    require_path("--data", args.data)
+    require_path("--sts", args.sts)
+    require_model("--backbone", args.backbone)
     from stmtl.compare import compare, markdown_table
 
     rows = compare(
@@ -280,13 +394,15 @@ def _input_lines(path: str) -> Iterator[str]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if bool(args.texts) == bool(args.input):
+        raise ValueError("give texts as arguments or --input FILE (one of the two; '-' reads standard input)")
+    require_model("--model", args.model)
+    require_path("--input", args.input)
     import itertools
 
     from stmtl.data import read_lines
     from stmtl.jsonio import to_json_line
 
-    if bool(args.texts) == bool(args.input):
-        raise ValueError("give texts as arguments or --input FILE (one of the two; '-' reads standard input)")
     # A file is read before the model loads, so that a bad one fails at once; standard input is read as it comes,
     # one batch at a time (the tee keeps each batch's texts for printing).
     source = _input_lines("-") if args.input == "-" else args.texts or read_lines(args.input)
@@ -297,14 +413,31 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def npy_path(path: str) -> str:
+    """Where ``numpy.save(path)`` writes: ``path``, with ``.npy`` added when it lacks it.
+
+    Raises:
+        ValueError: If ``path`` is a folder (or the ``.npy`` path is) or its folder does not exist.
+    """
+    require_output_file("--output", path)
+    real = path if path.endswith(".npy") else path + ".npy"
+    require_output_file("--output", real)
+    return real
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
+    require_model("--model", args.model)
+    require_path("--input", args.input)
+    output = npy_path(args.output)
     import numpy as np
 
     texts = list(_input_lines(args.input))  # before loading the model: a bad input file fails at once
+    if not texts:
+        raise ValueError(f"{'standard input' if args.input == '-' else args.input}: no texts to encode (empty input)")
     model = _load_model(args.model)
     embeddings = model.encode(texts, batch_size=args.batch_size, show_progress_bar=True)
-    np.save(args.output, embeddings)
-    print(f"{args.output}: {embeddings.shape[0]} embeddings of dimension {embeddings.shape[1]}")
+    np.save(output, embeddings)
+    print(f"{output}: {embeddings.shape[0]} embeddings of dimension {embeddings.shape[1]}")
     return 0
 
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from stmtl.cli import main
+from stmtl.cli import COMPARE_KEYS, main
 from tests.helpers import TOY, write_joint_folder
 
 
@@ -87,6 +87,7 @@ def test_cli_bad_data_row_names_file_and_line(tmp_path, capsys, tiny_backbone) -
     assert main(["train", "--data", data, "--output", str(tmp_path / "run"), "--backbone", tiny_backbone]) == 2
     err = capsys.readouterr().err
     assert "seq.out:3:" in err and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()  # the failed run removed the folder it had made
 
 
 def test_cli_unknown_config_key_named(tmp_path, capsys) -> None:
@@ -109,7 +110,9 @@ def test_cli_train_help_documents_every_config_flag(capsys) -> None:
             continue
         flag = "--" + field.name.replace("_", "-")
         assert flag in text, flag
-        assert "".join(f"{field.metadata['help']} (default: {field.default})".split()) in text, flag
+        bounds = field.metadata["bounds"]
+        shown = f"{field.default}, {bounds}" if bounds is not None else field.default
+        assert "".join(f"{field.metadata['help']} (default: {shown})".split()) in text, flag
     assert "{joint,interleave}" in text and "{no,bf16,fp16}" in text
 
 
@@ -330,3 +333,130 @@ def test_cli_encode_reads_stdin(untrained, tmp_path, capsys, monkeypatch) -> Non
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"play a song\nbook a table\nweather\n")))
     assert main(["encode", "--model", untrained, "--input", "-", "--output", str(tmp_path / "e.npy")]) == 0
     assert np.load(tmp_path / "e.npy").shape == (3, 32)
+
+
+def _out_of_bounds(bounds) -> list[str]:
+    """Values just outside ``bounds``, as flag text."""
+    values = []
+    if bounds.low is not None:
+        values.append(str(bounds.low if bounds.low_open else bounds.low - 1))
+    if bounds.high is not None:
+        values.append(str(bounds.high if bounds.high_open else bounds.high + 1))
+    return values
+
+
+def _bounded_flags() -> list[tuple[str, str, str]]:
+    """(command, flag, value) for every numeric flag of every command, with a value outside its bounds."""
+    import dataclasses
+
+    from stmtl.config import TrainConfig
+
+    cases = []
+    for field in dataclasses.fields(TrainConfig):
+        if field.metadata.get("bounds") is not None:
+            flag = "--" + field.name.replace("_", "-")
+            cases += [("train", flag, value) for value in _out_of_bounds(field.metadata["bounds"])]
+            if field.name in COMPARE_KEYS:
+                cases += [("compare", flag, value) for value in _out_of_bounds(field.metadata["bounds"])]
+    for command in ("evaluate", "predict", "evaluate-sts", "encode"):
+        cases += [(command, "--batch-size", "0"), (command, "--batch-size", "-4")]
+    found = [("train", "--max-steps", "0"), ("train", "--max-steps", "-3"), ("train", "--max-grad-norm", "-1"),
+             ("train", "--eval-every", "0"), ("train", "--eval-every", "-1"), ("train", "--max-seq-length", "0"),
+             ("train", "--temperature", "-1"), ("train", "--unfreeze-every", "0")]  # fmt: skip
+    return [*found, *cases, ("compare", "--preserve-weight", "-1"), ("train", "--lr-heads", "nan")]
+
+
+REQUIRED = {
+    "train": ["--data", ".", "--output", "OUT"], "compare": ["--data", ".", "--output", "OUT"],
+    "evaluate": ["--model", ".", "--data", "."], "evaluate-sts": ["--model", ".", "--data", "."],
+    "predict": ["--model", ".", "x"], "encode": ["--model", ".", "--input", "-", "--output", "OUT"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "flag", "value"), _bounded_flags())
+def test_cli_numeric_flag_out_of_bounds_refused_by_parser(command, flag, value, capsys, tmp_path) -> None:
+    argv = [arg.replace("OUT", str(tmp_path / "out")) for arg in REQUIRED[command]]
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, *argv, f"{flag}={value}"])
+    assert exit_info.value.code == 2
+    assert f"argument {flag}: must be" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_every_numeric_flag_is_bounded() -> None:
+    import argparse
+
+    from stmtl.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name, parser in commands.items():
+        for action in parser._actions:
+            kind = getattr(action.type, "__name__", None)
+            if kind in ("int", "float"):
+                assert action.type is not int and action.type is not float, (name, action.option_strings)
+                with pytest.raises(argparse.ArgumentTypeError):
+                    action.type("-1e9" if kind == "float" else "-1000000000")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--data", ".", "--output", "OUT", "--encoder", "0.1"],  # not --encoder-dropout
+        ["train", "--data", ".", "--output", "OUT", "--max-step", "2"],
+        ["predict", "--model", ".", "--batch", "4", "x"],
+        ["encode", "--model", ".", "--input", "-", "--output", "OUT", "--batch", "4"],
+        ["compare", "--data", ".", "--output", "OUT", "--variant", "multi"],
+    ],
+)
+def test_cli_flags_are_not_matched_by_prefix(argv, capsys, tmp_path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([arg.replace("OUT", str(tmp_path / "out")) for arg in argv])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_cli_debug_accepted_before_and_after_the_command(before) -> None:
+    argv = ["predict", "--model", "/no/such/model", "x"]
+    with pytest.raises(ValueError, match="/no/such/model"):  # the traceback, not a one-line error
+        main(["--debug", *argv] if before else [argv[0], "--debug", *argv[1:]])
+    assert main(argv) == 2
+
+
+def test_cli_max_seq_length_above_backbone_limit_refused(tiny_backbone, tmp_path, capsys) -> None:
+    data = write_joint_folder(tmp_path / "data", splits=("train",))
+    run = tmp_path / "run"
+    argv = ["train", "--data", data, "--output", str(run), "--backbone", tiny_backbone, "--max-seq-length", "65"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--max-seq-length: 65" in err and "limit of 64 word pieces" in err, err
+    assert not run.exists()
+
+
+def test_cli_encode_empty_input_one_line(untrained, tmp_path, capsys, monkeypatch) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert main(["encode", "--model", untrained, "--input", "-", "--output", str(tmp_path / "e.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "stmtl: error: standard input: no texts to encode (empty input)"
+    (tmp_path / "empty.txt").write_text("")
+    assert main(["encode", "--model", untrained, "--input", str(tmp_path / "empty.txt"), "--output", "e.npy"]) == 2
+    assert "empty.txt: no texts to encode" in capsys.readouterr().err
+    assert not (tmp_path / "e.npy").exists()
+
+
+def test_cli_encode_output_written_where_reported(untrained, tmp_path, capsys) -> None:
+    texts = tmp_path / "texts.txt"
+    texts.write_text("play a song\nbook a table\n")
+    assert main(["encode", "--model", untrained, "--input", str(texts), "--output", str(tmp_path / "vectors")]) == 0
+    assert capsys.readouterr().out.startswith(f"{tmp_path / 'vectors.npy'}: 2 embeddings")
+    assert np.load(tmp_path / "vectors.npy").shape == (2, 32) and not (tmp_path / "vectors").exists()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert main(["encode", "--model", untrained, "--input", str(texts), "--output", str(folder)]) == 2
+    assert f"--output {folder}: is a folder" in capsys.readouterr().err
+    assert list(folder.iterdir()) == [] and not (tmp_path / "out.npy").exists()
+    assert main(["encode", "--model", untrained, "--input", str(texts), "--output", str(tmp_path / "no/e.npy")]) == 2
+    assert "its folder does not exist" in capsys.readouterr().err

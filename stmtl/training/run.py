@@ -23,8 +23,10 @@ from stmtl.features import TRAIN_COLUMNS, encode_dataset
 from stmtl.heads import HEAD_TYPES, TaskHead
 from stmtl.jsonio import write_json
 from stmtl.model import MultiTaskSentenceTransformer
+from stmtl.position_limit import check_max_seq_length, loaded_position_limit, position_limit
 from stmtl.training.checkpoint import checkpoint_path, save_model_into_run
 from stmtl.training.drift import check_sts_file, describe, measure_run_drift
+from stmtl.training.folder_claim import TRACKER_NAME, WRITE_PROBE
 from stmtl.training.health import run_warnings
 from stmtl.training.run_folder import RunFolder
 from stmtl.training.streaming import StreamingTrainData, streaming_stream
@@ -43,7 +45,7 @@ def check_output_dir(path: str | os.PathLike) -> None:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
+        probe = path / WRITE_PROBE
         probe.write_bytes(b"0" * 4096)
         probe.unlink()
     except OSError as error:
@@ -163,7 +165,8 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
     config.resolve_preservation(rows)  # the default weight depends on the amount of training data
 
     model = build([], backbone=config.backbone, device=str(accelerator.device))
-    if config.max_seq_length:
+    if config.max_seq_length:  # a hub id's limit is known only now; a local backbone's was checked before
+        check_max_seq_length(config.max_seq_length, loaded_position_limit(model[0]), "config key 'max_seq_length'")
         model.max_seq_length = config.max_seq_length
     saved = saved_heads(config.backbone)
     for head in make_heads(config, raw_train, model.get_embedding_dimension(), saved):
@@ -214,19 +217,24 @@ def train(
     Args:
         config: The run configuration.
         resume: Continue from the newest checkpoint of the run in the folder, with the same settings.
-        overwrite: Replace the run in the folder; it is removed once this run's first checkpoint exists.
+        overwrite: Replace the run in the folder; it is removed once this run's first checkpoint exists. In a
+            folder that holds no run but other files, train there anyway: the files the run writes are replaced,
+            the others kept.
 
     Returns:
         The best model and ``{"dev": ..., "test": ..., "train_seconds": ..., "steps": ..., "embedding_drift": ...}``
         (``embedding_drift`` on the main process only).
 
     Raises:
-        ConfigError: If a config value is out of range, the folder is locked by a running ``train``, holds another
-            run (and neither ``resume`` nor ``overwrite`` is given), or ``resume`` finds no checkpoint or changed
-            settings.
+        ConfigError: If a config value is out of range (``max_seq_length`` also against the backbone's position
+            limit, :mod:`stmtl.position_limit`), the folder is locked by a running ``train``, holds another run or
+            files that are not a run's (and neither ``resume`` nor ``overwrite`` is given), or ``resume`` finds no
+            checkpoint or changed settings. A folder that ``train`` created is removed when the run fails before
+            writing anything worth keeping (:func:`stmtl.training.folder_claim.removable`).
     """
     config = dataclasses.replace(config)  # defaults are resolved on a copy: the caller's config stays as given
     config.validate()  # a config built in Python (TrainConfig(...)) gets the checks from_dict/from_yaml make
+    check_max_seq_length(config.max_seq_length, position_limit(config.backbone), "config key 'max_seq_length'")
     with RunFolder(config, resume=resume, overwrite=overwrite) as run:
         return _train_claimed(config, run)
 
@@ -239,7 +247,7 @@ def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSenten
     accelerator, dev_sets, model = trainer.accelerator, trainer.dev_sets, trainer.unwrapped
     run.started(trainer.resolved_config().to_dict())
     if config.report_to != "none":
-        accelerator.init_trackers("stmtl")
+        accelerator.init_trackers(TRACKER_NAME)
     state = trainer.train(resume_from=run.resume_from)
 
     best = state["best_checkpoint"]

@@ -2,9 +2,14 @@
 
 ``train`` claims its folder with :class:`RunFolder` before any work:
 
-* **Lock.** ``.stmtl.lock`` is held with ``flock`` for the whole run and records the pid and host. A second
-  ``train`` into the folder refuses at once, naming them; the kernel drops the lock when the process ends, so the
-  file of a killed run is stale by construction.
+* **Lock.** The folder is created if missing and ``.stmtl.lock`` is held with ``flock`` for the whole run
+  (:class:`stmtl.training.folder_claim.FolderClaim`, which ``stmtl train`` takes before anything heavy is
+  imported). A second ``train`` into the folder refuses at once, naming the holder's pid and host; the kernel drops
+  the lock when the process ends, so the file of a killed run is stale by construction. A run that fails in a
+  folder it created, before writing anything worth keeping, removes the folder.
+* **The user's files.** A new run into a folder that holds no run but other files (see
+  :func:`stmtl.training.folder_claim.unowned_entries`) refuses, naming ``--overwrite``; with it, the run writes its
+  files there and keeps the others, as ``model.save`` does.
 * **Ownership.** ``run.json`` names the run (a random id, also written into every checkpoint) and its config.
   A new run into a folder that holds another run's checkpoints, model or results refuses, naming ``--resume`` and
   ``--overwrite``. Checkpoint rotation and ``--resume`` only consider the owner's checkpoints.
@@ -26,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import uuid
 from pathlib import Path
 from types import TracebackType
@@ -43,16 +47,19 @@ from stmtl.training.checkpoint import (
     list_checkpoints,
     rotate_checkpoints,
 )
+from stmtl.training.folder_claim import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    PENDING_FILE,
+    REPLACED_METRICS,
+    RESULTS_FILE,
+    RUN_FILE,
+    FolderClaim,
+    check_no_user_files,
+    is_main_process,
+    read_json,
+)
 
-LOCK_FILE = ".stmtl.lock"
-RUN_FILE = "run.json"
-CONFIG_FILE = "training_config.json"
-METRICS_FILE = "metrics.jsonl"
-RESULTS_FILE = "results.json"
-PENDING_FILE = ".overwrite.json"
-"""Written while an ``--overwrite`` run has no checkpoint yet: its id, its config, whether metrics were moved."""
-REPLACED_METRICS = ".metrics.replaced.jsonl"
-"""The old run's ``metrics.jsonl``, kept aside while an ``--overwrite`` run has no checkpoint yet."""
 RESUMABLE_KEYS = frozenset(
     {
         "eval_batch_size", "log_every", "save_total_limit", "nan_patience", "early_stopping_patience", "report_to",
@@ -61,72 +68,6 @@ RESUMABLE_KEYS = frozenset(
 )  # fmt: skip
 """Config keys ``--resume`` may change: they change logging, evaluation batching, checkpoint keeping, stopping
 rules, the device or the final STS check, not the optimization that the checkpoint continues."""
-
-
-class RunLock:
-    """An exclusive ``flock`` on ``folder/.stmtl.lock`` that records the holder's pid and host.
-
-    Args:
-        folder: The run folder.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.path = folder, folder / LOCK_FILE
-        self.fd: int | None = None
-
-    def acquire(self) -> None:
-        """Take the lock or refuse at once.
-
-        Raises:
-            ConfigError: If another process holds it, naming its pid and host.
-        """
-        import fcntl
-
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                holder = _read_json(self.path)
-                raise ConfigError(
-                    f"{self.folder}: another stmtl run is training into this folder (pid {holder.get('pid', '?')} "
-                    f"on {holder.get('host', '?')}, lock file {LOCK_FILE}); wait for it to end or use another --output"
-                ) from None
-            try:
-                same_file = os.stat(self.path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same_file = False
-            if same_file:  # else the previous holder removed the file between our open and our flock
-                break
-            os.close(fd)
-        os.ftruncate(fd, 0)
-        os.write(fd, to_json({"pid": os.getpid(), "host": socket.gethostname()}).encode())
-        self.fd = fd
-
-    def release(self) -> None:
-        """Remove the lock file and drop the lock."""
-        if self.fd is None:
-            return
-        try:
-            self.path.unlink(missing_ok=True)
-        finally:
-            os.close(self.fd)
-            self.fd = None
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _is_main_process() -> bool:
-    from accelerate.utils import get_int_from_env
-
-    return get_int_from_env(["RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK", "PMI_RANK"], 0) == 0
 
 
 def _absolute(value: Any) -> Any:
@@ -204,7 +145,7 @@ def after_checkpoint(run_dir: str | os.PathLike, state: dict[str, Any], keep: in
         keep: ``save_total_limit``.
     """
     run_dir = Path(run_dir)
-    pending = _read_json(run_dir / PENDING_FILE)
+    pending = read_json(run_dir / PENDING_FILE)
     if pending and pending.get("run_id") == state.get("run_id"):
         _commit_overwrite(run_dir, pending)
     rotate_checkpoints(run_dir, keep, protect=state.get("best_checkpoint"), run_id=state.get("run_id"))
@@ -214,9 +155,9 @@ def sweep(run_dir: Path) -> None:
     """Clear staging leftovers and settle an ``--overwrite`` a killed run left pending (main process, locked)."""
     sweep_staging(run_dir)
     sweep_staging(run_dir / CHECKPOINTS)
-    pending = _read_json(run_dir / PENDING_FILE)
+    pending = read_json(run_dir / PENDING_FILE)
     if pending.get("run_id"):
-        owner = _read_json(run_dir / RUN_FILE).get("run_id")
+        owner = read_json(run_dir / RUN_FILE).get("run_id")
         if owner == pending["run_id"] or list_checkpoints(run_dir, pending["run_id"]):
             _commit_overwrite(run_dir, pending)
         else:
@@ -236,8 +177,9 @@ class RunFolder:
         resume_from: The checkpoint to resume from, if ``resume``.
 
     Raises:
-        ConfigError: On entering, if the folder is locked by another process, holds another run (neither
-            ``resume`` nor ``overwrite``), has no checkpoint to resume, or ``resume`` comes with changed settings.
+        ConfigError: On entering, if the folder is locked by another process, holds another run or files that are
+            not a run's (neither ``resume`` nor ``overwrite``), has no checkpoint to resume, or ``resume`` comes with
+            changed settings.
     """
 
     def __init__(self, config: TrainConfig, resume: bool = False, overwrite: bool = False) -> None:
@@ -246,32 +188,28 @@ class RunFolder:
         self.config, self.resume, self.overwrite = config, resume, overwrite
         self.requested = comparable_config(config.to_dict())  # as given, before the run resolves its defaults
         self.run_dir = Path(config.output_dir)
-        self.main = _is_main_process()
-        self.lock = RunLock(self.run_dir)
+        self.main = is_main_process()
+        self.claim = FolderClaim(self.run_dir)
         self.run_id: str | None = None
         self.resume_from: Path | None = None
         self.pending = False
 
     def __enter__(self) -> RunFolder:
         if not self.main:
-            self.run_id = _read_json(self.run_dir / RUN_FILE).get("run_id")
+            self.run_id = read_json(self.run_dir / RUN_FILE).get("run_id")
             self.resume_from = latest_checkpoint(self.run_dir, self.run_id) if self.resume else None
             return self
-        try:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise ConfigError(f"{self.run_dir}: output folder cannot be created ({error.strerror})") from None
-        self.lock.acquire()
+        self.claim.acquire()
         try:
             sweep(self.run_dir)
             self._resume() if self.resume else self._start()
         except BaseException:
-            self.lock.release()
+            self.claim.release(failed=True)
             raise
         return self
 
     def _resume(self) -> None:
-        owner = _read_json(self.run_dir / RUN_FILE)
+        owner = read_json(self.run_dir / RUN_FILE)
         newest = latest_checkpoint(self.run_dir)
         self.run_id = owner["run_id"] if "run_id" in owner else checkpoint_run_id(newest) if newest else None
         self.resume_from = latest_checkpoint(self.run_dir, self.run_id)
@@ -279,7 +217,7 @@ class RunFolder:
             raise ConfigError(f"{self.run_dir}: --resume given but the run folder has no complete checkpoint")
         saved = owner.get("config")
         if saved is None and (self.run_dir / CONFIG_FILE).is_file():  # a run folder of an earlier version
-            saved = comparable_config(_read_json(self.run_dir / CONFIG_FILE))
+            saved = comparable_config(read_json(self.run_dir / CONFIG_FILE))
         changed = changed_keys(saved, comparable_config(self.config.to_dict())) if saved else []
         refused = [key for key in changed if key not in RESUMABLE_KEYS]
         if refused:
@@ -296,8 +234,10 @@ class RunFolder:
                 f"{self.run_dir}: holds another run ({', '.join(found)}); pass --resume to continue it or "
                 "--overwrite to replace it (resume=True / overwrite=True in Python)"
             )
+        if not found and not self.overwrite:
+            check_no_user_files(self.run_dir)
         self.run_id = uuid.uuid4().hex
-        if not found:  # at most the logs of a run that failed before its first checkpoint
+        if not found:  # the logs of a run that failed before its first checkpoint, or files --overwrite replaces
             for name in (METRICS_FILE, RUN_FILE, CONFIG_FILE):
                 (self.run_dir / name).unlink(missing_ok=True)
             return
@@ -322,7 +262,7 @@ class RunFolder:
             return
         resolved = json.loads(to_json(training_config or self.config.to_dict(), default=str))
         if self.pending:
-            pending = _read_json(self.run_dir / PENDING_FILE)
+            pending = read_json(self.run_dir / PENDING_FILE)
             write_json(self.run_dir / PENDING_FILE, {**pending, "training_config": resolved}, default=str)
             return
         write_json(self.run_dir / RUN_FILE, {"run_id": self.run_id, "config": self.requested})
@@ -334,11 +274,11 @@ class RunFolder:
         if not self.main:
             return
         try:
-            pending = _read_json(self.run_dir / PENDING_FILE)
+            pending = read_json(self.run_dir / PENDING_FILE)
             if kind is not None and self.pending and pending.get("run_id") == self.run_id:
                 _roll_back_overwrite(self.run_dir, pending)
             elif kind is None:
                 sweep_staging(self.run_dir)
                 sweep_staging(self.run_dir / CHECKPOINTS)
         finally:
-            self.lock.release()
+            self.claim.release(failed=kind is not None)

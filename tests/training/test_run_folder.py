@@ -132,7 +132,7 @@ def test_run_folder_second_concurrent_train_refused_at_once(tiny_backbone, tmp_p
 
 
 def test_run_folder_lock_of_a_finished_process_is_stale(tiny_backbone, tmp_path) -> None:
-    from stmtl.training.run_folder import LOCK_FILE
+    from stmtl.training.folder_claim import LOCK_FILE
 
     run = tmp_path / "run"
     run.mkdir()
@@ -163,3 +163,92 @@ def test_run_folder_staging_folders_swept_by_a_resume(run, tiny_backbone) -> Non
     train(toy_config(run, tiny_backbone, **OLD), resume=True)
     assert not [path for path in run.rglob(".*") if ".tmp-" in path.name or ".old-" in path.name]
     assert [path.name for path in list_checkpoints(run)] == kept
+
+
+def _user_folder(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "README.md").write_text("my notes on this project\n")
+    (folder / "config.json").write_text('{"mine": true}\n')
+    (folder / "data.csv").write_text("a,b\n1,2\n")
+    return folder
+
+
+def test_run_folder_new_run_into_user_files_refused_naming_overwrite(tiny_backbone, tmp_path, capsys) -> None:
+    folder = _user_folder(tmp_path / "mine")
+    before = _snapshot(folder)
+    with pytest.raises(ConfigError, match=r"holds files that are not a stmtl run's \(README.md, config.json, data"):
+        train(toy_config(folder, tiny_backbone, max_steps=2, eval_every=2))
+    data = write_joint_folder(tmp_path / "data", splits=("train",))
+    assert main(["train", "--data", data, "--output", str(folder), "--backbone", tiny_backbone, "--cpu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(folder) in err and "--overwrite" in err
+    assert _snapshot(folder) == before and sorted(os.listdir(folder)) == ["README.md", "config.json", "data.csv"]
+
+
+def test_run_folder_overwrite_into_user_files_keeps_what_it_does_not_write(tiny_backbone, tmp_path) -> None:
+    folder = _user_folder(tmp_path / "mine")
+    train(toy_config(folder, tiny_backbone, max_steps=2, eval_every=2), overwrite=True)
+    assert (folder / "data.csv").read_text() == "a,b\n1,2\n"
+    assert (folder / "README.md").read_text() != "my notes on this project\n"  # the model card, as model.save does
+    assert stmtl.load(folder, device="cpu").heads.keys() == {"intent", "slots"}
+
+
+def test_run_folder_own_leftovers_do_not_count_as_user_files(tiny_backbone, tmp_path, monkeypatch) -> None:
+    from stmtl.heads import TaskHead
+    from stmtl.training.folder_claim import LOCK_FILE
+    from stmtl.training.trainer import TrainingError
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with monkeypatch.context() as patch:  # a run that fails before its first checkpoint leaves its logs
+        patch.setattr(TaskHead, "loss", lambda self, features, batch, label_smoothing=0.0: features[
+            self.logits_key].sum() * float("nan"))  # fmt: skip
+        with pytest.raises(TrainingError):
+            train(toy_config(folder, tiny_backbone, max_steps=2, eval_every=2, nan_patience=1))
+    assert {"run.json", "training_config.json", "metrics.jsonl"} <= set(os.listdir(folder))  # the folder was there
+    (folder / LOCK_FILE).write_text("{}")  # a killed run's lock file, a staging leftover and the write probe
+    (folder / ".model.tmp-k1ll").mkdir()
+    (folder / ".write-test").write_bytes(b"0")
+    _, results = train(toy_config(folder, tiny_backbone, max_steps=2, eval_every=2))
+    assert results["steps"] == 2
+
+
+def test_run_folder_failed_run_removes_the_folder_it_created(tiny_backbone, tmp_path, capsys) -> None:
+    from tests.helpers import toy_dataset
+
+    no_tags = toy_dataset().remove_columns(["tokens", "tags"])
+    tasks = [{"name": "slots", "kind": "token", "train": no_tags}]
+    with pytest.raises(ConfigError, match="needs column"):
+        train(toy_config(tmp_path / "new" / "run", tiny_backbone, tasks=tasks, max_steps=2))
+    assert not (tmp_path / "new").exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    with pytest.raises(ConfigError, match="needs column"):
+        train(toy_config(existing, tiny_backbone, tasks=tasks, max_steps=2))
+    assert existing.is_dir()  # a folder that was there before stays
+    (tmp_path / "empty.jsonl").write_text("")
+    argv = ["train", "--train", str(tmp_path / "empty.jsonl"), "--output", str(tmp_path / "cli" / "run")]
+    assert main([*argv, "--backbone", tiny_backbone, "--cpu"]) == 2
+    assert "empty.jsonl" in capsys.readouterr().err and not (tmp_path / "cli").exists()
+
+
+def test_run_folder_second_train_refused_before_reading_data_or_loading(tiny_backbone, tmp_path, capsys, monkeypatch):
+    import stmtl.cli
+    from stmtl.training.folder_claim import FolderClaim
+
+    data = write_joint_folder(tmp_path / "data", splits=("train",))
+    monkeypatch.setattr(stmtl.cli, "train_config", lambda args: pytest.fail("data read before the lock"))
+    hold = (
+        f"import time; from stmtl.training.folder_claim import FolderClaim; FolderClaim({str(tmp_path / 'run')!r})"
+        ".acquire(); print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", hold], env=ENV, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main(["train", "--data", data, "--output", str(tmp_path / "run"), "--backbone", tiny_backbone]) == 2
+        assert f"pid {holder.pid}" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    with FolderClaim(tmp_path / "run"):  # the lock went with the process
+        pass
