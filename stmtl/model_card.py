@@ -4,6 +4,11 @@ It keeps what sentence-transformers' own card gives a model's users: ``base_mode
 id (``save(path, model_name="org/name")`` puts the id in the usage lines, ``sentence_transformers_model_id``
 otherwise) and the ``SentenceTransformer("...")`` usage line, which loads the encoder without stmtl. The examples
 use a sentence of the model's own training data when ``card_info["example_texts"]`` has one.
+
+It states what ran, not only what was planned: the steps and epochs trained (``card_info["run"]``, see
+:func:`run_summary`; the training config's ``epochs`` and ``max_steps`` are a budget that early stopping may cut),
+the step whose weights were kept, and every setting chosen on dev data after training, read from the heads
+themselves (a sentence head's prior weight τ, a multi-label head's threshold) with the dev score that chose it.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ def render_model_card(model: MultiTaskSentenceTransformer) -> str:
     Args:
         model: The model being saved. ``model.model_card_data`` gives ``model_id``, ``model_name`` and
             ``base_model``; ``model.card_info`` may hold ``"example_texts"`` (training sentences),
-            ``"training_config"``, ``"metrics"`` and ``"embedding_drift"``.
+            ``"training_config"``, ``"run"`` (:func:`run_summary`), ``"metrics"`` and ``"embedding_drift"``.
 
     Returns:
         The card text, with Hugging Face YAML front matter.
@@ -92,15 +97,22 @@ def render_model_card(model: MultiTaskSentenceTransformer) -> str:
         f"{_backbone_line(backbone)}`{type(model[0].auto_model).__name__}`, max_seq_length {model.max_seq_length}, "
         f"embedding dimension {dimension}.{' ' + _MINILM_NOTICE if backbone == MINILM else ''}",
     ]
+    lines += ["", "## Decision settings", "", *_decision_lines(tasks, info.get("run"))]
+    if isinstance(info.get("run"), dict):
+        lines += ["", "## Training", "", *_run_lines(info["run"])]
     if isinstance(info.get("embedding_drift"), dict):
         lines += ["", "## Embedding drift", "", *_drift_lines(info["embedding_drift"])]
     if info.get("metrics"):
-        lines += ["", "## Metrics", "", "```json", json.dumps(info["metrics"], indent=2, sort_keys=True), "```"]
+        kept = _kept_step(info.get("run"))
+        note = f"`dev`: the model kept ({kept}), after its dev calibration; `test`: the same model." if kept else ""
+        lines += ["", "## Metrics", "", *([note, ""] if note else [])]
+        lines += ["```json", json.dumps(info["metrics"], indent=2, sort_keys=True), "```"]
     if info.get("warnings"):
         lines += ["", "## Training warnings", "", *(f"- {warning}" for warning in info["warnings"])]
     if info.get("training_config"):
         config = json.dumps(info["training_config"], indent=2, sort_keys=True, default=str)
-        lines += ["", "## Training config", "", "```json", config, "```"]
+        budget = "`epochs` and `max_steps` are the budget; what ran is under Training." if info.get("run") else ""
+        lines += ["", "## Training config", "", *([budget, ""] if budget else []), "```json", config, "```"]
     return "\n".join(lines) + "\n"
 
 
@@ -126,3 +138,95 @@ def _drift_lines(drift: dict[str, Any]) -> list[str]:
     if isinstance(drift.get("warning"), str) and drift["warning"]:
         lines += ["", f"> **Warning:** {drift['warning']}"]
     return lines or ["Not measured."]
+
+
+def run_summary(
+    state: dict[str, Any],
+    epoch_lengths: list[int],
+    planned_epochs: float | None,
+    planned_steps: int,
+    calibration: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What a training run did, for ``card_info["run"]``: steps and epochs run against the plan, the kept step.
+
+    Args:
+        state: The trainer's final state (``step``, ``epoch``, ``batches_done``, ``best_checkpoint``, ``finished``).
+        epoch_lengths: Batches in each planned epoch.
+        planned_epochs: The epochs planned (``None`` when streaming: no epochs).
+        planned_steps: The optimizer steps planned.
+        calibration: The settings each head chose on dev after training, by task (their ``calibrate`` results).
+
+    Returns:
+        ``{"steps", "planned_steps", "epochs", "planned_epochs", "best_step", "stopped_early", "calibration"}``;
+        ``epochs`` is the planned epochs times the share of planned batches run (``None`` without a plan).
+    """
+    epoch = min(int(state.get("epoch", 0)), len(epoch_lengths))
+    batches = sum(epoch_lengths[:epoch]) + (int(state.get("batches_done", 0)) if epoch < len(epoch_lengths) else 0)
+    epochs = None
+    if planned_epochs is not None and sum(epoch_lengths):
+        epochs = round(planned_epochs * batches / sum(epoch_lengths), 2)
+    best = state.get("best_checkpoint")
+    return {
+        "steps": int(state.get("step", 0)),
+        "planned_steps": int(planned_steps),
+        "epochs": epochs,
+        "planned_epochs": planned_epochs,
+        "best_step": int(str(best).rsplit("-", 1)[-1]) if best else None,
+        "stopped_early": not state.get("finished", True) and int(state.get("step", 0)) < planned_steps,
+        "calibration": dict(calibration or {}),
+    }
+
+
+def _run_lines(run: dict[str, Any]) -> list[str]:
+    steps, planned = run.get("steps"), run.get("planned_steps")
+    line = f"Trained {steps:,} optimizer steps" if isinstance(steps, int) else "Trained"
+    if isinstance(run.get("epochs"), (int, float)):
+        line += f" ({run['epochs']:g} epochs"
+        line += (
+            f" of the {run['planned_epochs']:g} planned)"
+            if isinstance(run.get("planned_epochs"), (int, float))
+            else ")"
+        )
+    if isinstance(planned, int) and isinstance(steps, int) and steps < planned:
+        line += f"; {planned:,} steps were planned"
+        line += ", stopped early: dev scores stopped improving" if run.get("stopped_early") else ""
+    lines = [line + "."]
+    if (kept := _kept_step(run)) is not None:
+        lines.append(f"Weights kept: {kept}, the best dev score of the run.")
+    return lines
+
+
+def _kept_step(run: Any) -> str | None:
+    if isinstance(run, dict) and isinstance(run.get("best_step"), int):
+        return f"step {run['best_step']:,}"
+    return None
+
+
+def _decision_lines(tasks: list[Any], run: Any) -> list[str]:
+    """How each head turns scores into labels, with the settings in effect (read from the heads) and, where they
+    were chosen on dev after training, the dev score that chose them."""
+    calibration = (run.get("calibration") if isinstance(run, dict) else None) or {}
+    lines = []
+    for head in tasks:
+        chosen = calibration.get(head.task) or {}
+        if head.kind == "sentence" and getattr(head, "prior", None) is not None:
+            line = (
+                f"- `{head.task}`: the label with the largest logit + τ · log(training prior), prior weight "
+                f"τ = {head.prior_weight:g}"
+            )
+            if "dev_accuracy" in chosen:
+                objective = chosen.get("objective", "accuracy")
+                line += (
+                    f" (chosen on dev by {objective}: accuracy {chosen['dev_accuracy']:.4f}, balanced accuracy "
+                    f"{chosen['dev_balanced_accuracy']:.4f})"
+                )
+        elif head.kind == "sentence":
+            line = f"- `{head.task}`: the label with the largest logit (no label prior)"
+        elif head.kind == "multilabel":
+            line = f"- `{head.task}`: every label whose sigmoid probability is at least {head.threshold:g}"
+            if "dev_micro_f1" in chosen:
+                line += f" (threshold chosen on dev: micro-F1 {chosen['dev_micro_f1']:.4f})"
+        else:
+            line = f"- `{head.task}`: the most probable well-formed IOB2 tag sequence per text, read as entities"
+        lines.append(line)
+    return lines
