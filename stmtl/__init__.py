@@ -7,6 +7,16 @@ Example:
     >>> import stmtl
     >>> config = stmtl.TrainConfig(output_dir="runs/mine", tasks=[stmtl.TaskConfig("intent", "sentence", "a.jsonl")])
     >>> model, results = stmtl.train(config)
+
+A model (from ``train``, :func:`load` or :func:`build`) is a :class:`MultiTaskSentenceTransformer`:
+
+- ``model.encode(texts)``: the encoder's sentence embeddings, as sentence-transformers gives them;
+- ``model.predict(texts)`` (``iter_predict`` for a stream): per text, each task's label and score, or its entities;
+- ``model.heads``: a dict of task name to head (a :class:`TaskHead`), in model order, e.g.
+  ``model.heads["intent"].labels``. Each head has ``task``, ``kind`` (``"sentence"``, ``"token"`` or
+  ``"multilabel"``), ``labels`` (in the order of its logits, ``encode(output_value=f"{task}_logits")``) and its
+  decision settings (``prior_weight`` of a sentence head, ``threshold`` of a multi-label head). The dict is built
+  on each access: adding or removing entries does not change the model (``model.append(head)`` adds a head).
 """
 
 from __future__ import annotations
