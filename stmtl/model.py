@@ -44,6 +44,7 @@ from stmtl.model_format import (
     recorded_adapter,
     save_model_folder,
 )
+from stmtl.save_errors import tensor_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -333,7 +334,7 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         """
         if path is None:
             return
-        with atomic_folder(path, keep_other_files=True) as staging:
+        with atomic_folder(path, keep_other_files=True, expected_bytes=tensor_bytes(self.state_dict())) as staging:
             save_model_folder(self, staging, model_name, create_model_card, train_datasets)
 
     def _create_model_card(self, path: str, model_name: str | None = None, train_datasets: Any = None) -> None:

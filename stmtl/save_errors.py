@@ -27,6 +27,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 _ERRNO_TEXT = re.compile(r"\(os error (\d+)\)|\[Errno (\d+)\]|Os \{ code: (\d+)")
@@ -58,6 +59,28 @@ def folder_bytes(folder: str | os.PathLike) -> int:
                 total += os.lstat(os.path.join(root, name)).st_size
             except OSError:
                 pass
+    return total
+
+
+def tensor_bytes(value: Any) -> int:
+    """The bytes of the tensors and arrays in ``value`` (nested dicts, lists, tuples), each counted once: about what
+    saving ``value`` (a state dict, an optimizer's) writes."""
+    seen: set[tuple[int, int]] = set()
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            stack.extend(item.values() if isinstance(item, dict) else item)
+            continue
+        if callable(getattr(item, "element_size", None)):  # a torch tensor
+            key = (item.data_ptr(), item.numel() * item.element_size())
+        elif isinstance(getattr(item, "nbytes", None), int):  # a NumPy array
+            key = (id(item), item.nbytes)
+        else:
+            continue
+        if key not in seen:
+            seen.add(key)
+            total += key[1]
     return total
 
 

@@ -16,7 +16,7 @@ from safetensors import SafetensorError
 from stmtl import save_errors
 from stmtl.atomic import atomic_folder
 from stmtl.cli import main
-from stmtl.save_errors import SaveError, reporting, save_error
+from stmtl.save_errors import SaveError, reporting, save_error, tensor_bytes
 from stmtl.training.checkpoint import save_checkpoint
 from tests.helpers import two_task_model, write_joint_folder
 
@@ -74,7 +74,10 @@ def test_save_error_model_save_on_a_full_disk_with_space_left_is_one_oserror(
     assert isinstance(raised.value, SaveError) and raised.value.__cause__ is error
     code = errno.EDQUOT if guise == "quota" else errno.ENOSPC
     assert raised.value.errno == code
-    assert str(raised.value) == f"{folder}: cannot save: {os.strerror(code)} (60.0 MB free)"
+    needs = tensor_bytes(model.state_dict())  # the weights: about what the save writes
+    assert str(raised.value) == f"{folder}: cannot save: {os.strerror(code)} (60.0 MB free, the save needs about " + (
+        f"{needs / 1e3:.1f} kB)"
+    )
     assert not folder.exists() and _leftovers(tmp_path) == []
 
 
@@ -199,3 +202,13 @@ def test_save_error_on_a_real_small_filesystem(model, tmp_path) -> None:
         assert os.listdir(small / "checkpoints") == []
     finally:
         subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+def test_save_error_tensor_bytes_counts_each_storage_once() -> None:
+    import numpy as np
+
+    weight = torch.zeros(10, 4)  # 160 bytes
+    state = {"a": weight, "tied": weight, "optimizer": [{"exp_avg": torch.zeros(5, dtype=torch.float64)}]}
+    assert tensor_bytes(state) == 160 + 40
+    assert tensor_bytes({"rng": (np.zeros(3, dtype=np.uint32), 7, "MT19937")}) == 12
+    assert tensor_bytes(None) == 0

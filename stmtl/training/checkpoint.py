@@ -39,6 +39,7 @@ from sentence_transformers import SentenceTransformer
 from stmtl.atomic import atomic_files, atomic_folder, link_identical_files
 from stmtl.jsonio import to_json, write_json
 from stmtl.model_format import save_model_folder
+from stmtl.save_errors import tensor_bytes
 
 CHECKPOINTS = "checkpoints"
 STATE_FILE = "trainer_state.json"
@@ -71,26 +72,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def tensor_bytes(value: Any) -> int:
-    """The bytes of the tensors and arrays in ``value`` (nested dicts, lists, tuples), each storage counted once."""
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, (torch.Tensor, np.ndarray)):
-            size = item.numel() * item.element_size() if isinstance(item, torch.Tensor) else item.nbytes
-            key = (item.data_ptr() if isinstance(item, torch.Tensor) else id(item), size)
-            if key not in seen:
-                seen.add(key)
-                total += size
-    return total
 
 
 def save_checkpoint(
