@@ -29,6 +29,7 @@ def param_groups(
     weight_decay: float = 0.01,
     layer_lr_decay: float = 1.0,
     extra_parameters: Iterable[nn.Parameter] = (),
+    lr_adapter: float | None = None,
 ) -> list[dict[str, Any]]:
     """AdamW parameter groups for a multi-task model.
 
@@ -37,7 +38,9 @@ def param_groups(
     BERT pooler) at ``lr_backbone``. Layer-wise decay (< 1) moves lower layers less: they hold general features that
     fine-tuning should keep, while the top layers are the task-specific ones. ``extra_parameters`` (e.g. learned
     loss weights) train at ``lr_heads`` without weight decay. Biases and norm weights (name ends with ``bias`` or
-    contains ``norm``, or 1-d) get no weight decay.
+    contains ``norm``, or 1-d) get no weight decay. The parameters of a task adapter (:mod:`stmtl.adapters`: LoRA
+    matrices inside the encoder's layers, the encoder's only trainable parameters in adapter mode) form their own
+    group at ``lr_adapter``, without layer-wise decay.
 
     All parameters are included, frozen ones too: AdamW skips parameters whose grad is ``None``, which keeps them
     bit-identical and lets gradual unfreezing bring them in later without rebuilding the optimizer.
@@ -49,17 +52,19 @@ def param_groups(
         weight_decay: Decoupled weight decay of the decaying groups.
         layer_lr_decay: Factor per layer going down; 1.0 for one encoder learning rate.
         extra_parameters: Parameters outside the model to optimise too.
+        lr_adapter: Learning rate of the task adapter; ``lr_backbone`` when ``None``.
 
     Returns:
         Non-empty groups, each with ``params``, ``lr``, ``weight_decay`` and a ``name``: ``heads``, ``layer_3``,
-        ``embeddings``, ``encoder_other`` (decaying) or the same with ``.no_decay``, and ``extra``. Every parameter
-        is in exactly one group.
+        ``embeddings``, ``encoder_other``, ``adapter`` (decaying) or the same with ``.no_decay``, and ``extra``.
+        Every parameter is in exactly one group.
 
     Raises:
         ValueError: On a negative learning rate or weight decay, ``layer_lr_decay <= 0``, or an extra parameter that
             is also a model parameter.
     """
-    if lr_backbone < 0 or lr_heads < 0 or weight_decay < 0:
+    lr_adapter = lr_backbone if lr_adapter is None else lr_adapter
+    if lr_backbone < 0 or lr_heads < 0 or weight_decay < 0 or lr_adapter < 0:
         raise ValueError(
             f"learning rates and weight decay must be >= 0, got {lr_backbone}, {lr_heads}, {weight_decay}"
         )
@@ -68,7 +73,8 @@ def param_groups(
     layers = encoder_layers(model)
     num_layers = len(layers)
     # The group of each parameter by id; later assignments win, so embeddings, layers and heads override the default.
-    lrs = {"embeddings": lr_backbone * layer_lr_decay**num_layers, "encoder_other": lr_backbone, "heads": lr_heads}
+    lrs = {"embeddings": lr_backbone * layer_lr_decay**num_layers, "encoder_other": lr_backbone, "heads": lr_heads,
+           "adapter": lr_adapter}  # fmt: skip
     lrs.update({f"layer_{i}": lr_backbone * layer_lr_decay ** (num_layers - 1 - i) for i in range(num_layers)})
     base_of = {id(p): "encoder_other" for p in model.parameters()}
     base_of.update({id(p): "embeddings" for p in embedding_module(model).parameters()})
@@ -76,9 +82,11 @@ def param_groups(
         base_of.update({id(p): f"layer_{index}" for p in layer.parameters()})
     heads = [module for module in model if isinstance(module, TaskHead)]
     base_of.update({id(p): "heads" for head in heads for p in head.parameters()})
+    adapter = getattr(model, "task_adapter", None)
+    base_of.update({id(p): "adapter" for p in (adapter.parameters() if adapter is not None else [])})
 
     groups: dict[str, dict[str, Any]] = {}
-    for base in ["embeddings", *(f"layer_{i}" for i in range(num_layers)), "encoder_other", "heads"]:
+    for base in ["embeddings", *(f"layer_{i}" for i in range(num_layers)), "encoder_other", "adapter", "heads"]:
         groups[base] = {"params": [], "lr": lrs[base], "weight_decay": weight_decay, "name": base}
         no_decay = f"{base}.no_decay"
         groups[no_decay] = {"params": [], "lr": lrs[base], "weight_decay": 0.0, "name": no_decay}
@@ -105,6 +113,7 @@ def build_optimizer(
     weight_decay: float = 0.01,
     layer_lr_decay: float = 1.0,
     extra_parameters: Iterable[nn.Parameter] = (),
+    lr_adapter: float | None = None,
 ) -> torch.optim.AdamW:
     """AdamW (default betas, eps 1e-8) over :func:`param_groups`; the arguments are the same.
 
@@ -115,7 +124,7 @@ def build_optimizer(
     Returns:
         The optimizer; its groups keep their ``name`` keys.
     """
-    groups = param_groups(model, lr_backbone, lr_heads, weight_decay, layer_lr_decay, extra_parameters)
+    groups = param_groups(model, lr_backbone, lr_heads, weight_decay, layer_lr_decay, extra_parameters, lr_adapter)
     return torch.optim.AdamW(groups, lr=lr_heads, eps=1e-8, fused=True)
 
 

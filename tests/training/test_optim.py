@@ -96,3 +96,17 @@ def test_build_scheduler_unknown_name_lists_valid(model) -> None:
     optimizer = build_optimizer(model, 1e-4, 1e-3)
     with pytest.raises(ValueError, match="unknown scheduler 'step'; valid names: linear, cosine, constant"):
         build_scheduler(optimizer, "step", 0, 10)
+
+
+def test_param_groups_put_the_task_adapter_in_its_own_group(tiny_backbone) -> None:
+    from stmtl.adapters import AdapterConfig
+
+    model = two_task_model(tiny_backbone, dim=32)
+    adapter = model.add_task_adapter(AdapterConfig(rank=2))
+    groups = {group["name"]: group for group in param_groups(model, 1e-4, 1e-3, layer_lr_decay=0.5, lr_adapter=2e-3)}
+    in_adapter = [p for name in ("adapter", "adapter.no_decay") if name in groups for p in groups[name]["params"]]
+    assert {id(p) for p in in_adapter} == {id(p) for p in adapter.parameters()}
+    assert groups["adapter"]["lr"] == 2e-3
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    heads = {id(p) for head in model.heads.values() for p in head.parameters()}
+    assert trainable == {id(p) for p in in_adapter} | heads
