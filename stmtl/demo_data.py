@@ -24,45 +24,74 @@ INTENT_TEMPLATES = {
         "reserve a table at {restaurant} for {party} people",
         "i need a table for {party} at {restaurant} {date}",
         "can you get us a table at {restaurant} {date}",
+        "book {restaurant} for {party} {date}",
+        "we are {party} and want to eat at {restaurant}",
+        "is there a free table at {restaurant} {date}",
+        "make a reservation at {restaurant} for {party}",
     ],
     "GetWeather": [
         "what's the weather in {city}",
         "will it rain in {city} {date}",
         "weather forecast for {city} {date}",
         "how hot is it in {city}",
+        "is it going to be sunny in {city} {date}",
+        "tell me the weather for {city}",
+        "do i need an umbrella in {city} {date}",
+        "how cold will it be in {city} {date}",
     ],
     "PlayMusic": [
         "play something by {artist}",
         "put on {artist} on {service}",
         "i want to hear {artist}",
         "play the latest album by {artist}",
+        "can you play {artist} on {service}",
+        "play some {artist}",
+        "let me listen to {artist} on {service}",
+        "start a playlist of {artist} songs",
     ],
     "SetAlarm": [
         "set an alarm for {time}",
         "wake me up at {time} {date}",
         "alarm at {time} please",
         "i need an alarm {date} at {time}",
+        "set my alarm to {time}",
+        "can you wake me at {time}",
+        "please set an alarm {date} for {time}",
+        "remind me to get up at {time} {date}",
     ],
 }
 """Sentence templates by intent; ``{slot}`` marks a slot filled from :data:`SLOT_VALUES`."""
 
 SLOT_VALUES = {
-    "party": ["two", "three", "four", "six", "ten", "twelve", "2", "4", "7"],
+    "party": ["two", "three", "four", "six", "ten", "twelve", "2", "3", "4", "6", "7", "eight"],
     "restaurant": [
         "nobu", "the ivy", "chez panisse", "noma", "the fat duck", "le bernardin", "blue hill", "pizza express",
         "golden dragon", "sushi nakazawa", "taco bell", "the red lion", "mama mia", "el bulli", "wagamama",
+        "the green kitchen", "silver spoon", "the hungry bear", "river cafe", "lucky star", "the old mill",
+        "burger king", "peach garden", "the lemon tree", "corner bistro", "sunset grill", "royal palace",
+        "harbor house", "copper kettle", "stone oven", "bamboo hut", "white horse", "black sheep", "jade dragon",
+        "little italy", "blue moon diner", "maple leaf",
     ],
     "city": [
         "paris", "new york", "tokyo", "lima", "cairo", "sydney", "rome", "mumbai", "cape town", "toronto", "madrid",
-        "seoul", "buenos aires", "nairobi", "chicago", "hanoi", "lisbon", "dublin",
+        "seoul", "buenos aires", "nairobi", "chicago", "hanoi", "lisbon", "dublin", "vienna", "denver", "milan",
+        "boston", "athens", "helsinki", "salt lake city", "rio",
     ],
-    "date": ["tomorrow", "tonight", "on friday", "this weekend", "next monday", "on saturday", "today"],
+    "date": [
+        "tomorrow", "tonight", "on friday", "this weekend", "next monday", "on saturday", "today", "on monday",
+        "next week", "this evening", "on wednesday", "in the morning",
+    ],
     "artist": [
         "adele", "queen", "daft punk", "miles davis", "shakira", "the beatles", "drake", "bob marley", "radiohead",
         "taylor swift", "metallica", "nina simone", "bts", "elton john", "rihanna", "pink floyd", "eminem",
+        "green day", "the killers", "arctic monkeys", "snow patrol", "simply red", "deep purple", "the doors",
+        "sunny day", "iron maiden", "abba", "muse", "the weeknd", "imagine dragons", "lady gaga", "sting",
     ],
-    "service": ["spotify", "youtube", "deezer", "apple music", "pandora"],
-    "time": ["7 am", "six thirty", "noon", "9 pm", "half past five", "10 am", "midnight", "6:45"],
+    "service": ["spotify", "youtube", "deezer", "apple music", "pandora", "tidal", "soundcloud"],
+    "time": [
+        "7 am", "six thirty", "noon", "9 pm", "half past five", "10 am", "midnight", "6:45", "6 am", "7:30",
+        "11 pm", "quarter to seven", "9 am",
+    ],
 }  # fmt: skip
 """Slot values: several per slot, so that a model learns a slot from its context, not from memorised words."""
 
@@ -192,3 +221,30 @@ def check_predictions(
         and tuple((entity["label"], entity["text"]) for entity in result[slot_task]) == want.slots
         for result, want in zip(predictions, expected, strict=True)
     ]
+
+
+def answer_scores(
+    predictions: list[dict[str, Any]], expected: list[Expected], intent_task: str = "intent", slot_task: str = "slots"
+) -> list[dict[str, Any]]:
+    """How sure the model is of each expected answer, in the scores ``predict`` reports.
+
+    The intent's score is its softmax probability when it is the expected intent, an entity's the mean
+    probability of its words' tags when ``predict`` returns it with the expected label and text; a wrong intent or
+    a missed entity scores 0.
+
+    Args:
+        predictions: ``model.predict`` output for ``[e.text for e in expected]``.
+        expected: The expected answers.
+        intent_task: The sentence task's name.
+        slot_task: The token task's name.
+
+    Returns:
+        Per request ``{"intent": score, "entities": {text: score}, "min": the smallest of them}``.
+    """
+    results = []
+    for result, want in zip(predictions, expected, strict=True):
+        intent = result[intent_task]["score"] if result[intent_task]["label"] == want.intent else 0.0
+        found = {(entity["label"], entity["text"]): entity["score"] for entity in result[slot_task]}
+        entities = {text: found.get((slot, text), 0.0) for slot, text in want.slots}
+        results.append({"intent": intent, "entities": entities, "min": min([intent, *entities.values()])})
+    return results

@@ -8,6 +8,7 @@ from stmtl.demo_data import (
     SLOT_VALUES,
     UNSEEN,
     Expected,
+    answer_scores,
     assistant_rows,
     check_predictions,
     expected_answer,
@@ -47,3 +48,18 @@ def test_demo_data_expected_answer_and_check() -> None:
     wrong_intent = {"intent": {"label": "PlayMusic"}, "slots": [{"label": "time", "text": "7 am"}]}
     extra = {"intent": {"label": "SetAlarm"}, "slots": [*right["slots"], {"label": "date", "text": "me"}]}
     assert check_predictions([right, wrong_span, wrong_intent, extra], [want] * 4) == [True, False, False, False]
+
+
+def test_demo_data_answer_scores_take_predict_scores_and_zero_for_a_miss() -> None:
+    want = Expected("wake me at 7 am on friday", "SetAlarm", (("time", "7 am"), ("date", "on friday")))
+    found = {"label": "time", "text": "7 am", "score": 0.8}
+    right = {
+        "intent": {"label": "SetAlarm", "score": 0.95},
+        "slots": [found, {"label": "date", "text": "on friday", "score": 0.7}],
+    }
+    missed = {"intent": {"label": "SetAlarm", "score": 0.95}, "slots": [found]}
+    wrong = {"intent": {"label": "PlayMusic", "score": 0.99}, "slots": right["slots"]}
+    scores = answer_scores([right, missed, wrong], [want] * 3)
+    assert scores[0] == {"intent": 0.95, "entities": {"7 am": 0.8, "on friday": 0.7}, "min": 0.7}
+    assert scores[1]["entities"]["on friday"] == 0.0 and scores[1]["min"] == 0.0
+    assert scores[2]["intent"] == 0.0

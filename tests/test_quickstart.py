@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import stmtl
-from stmtl.demo_data import INTENT_TEMPLATES, SLOT_VALUES, UNSEEN, assistant_rows, expected_answer
+from stmtl.demo_data import INTENT_TEMPLATES, SLOT_VALUES, UNSEEN, answer_scores, assistant_rows, expected_answer
 from stmtl.heads import SentenceClassificationHead, TokenClassificationHead
 from tests.conftest import WORDS, make_tiny_bert
 
@@ -40,10 +40,12 @@ def test_quickstart_check_fails_untrained_and_passes_after_training(quickstart, 
     untrained = stmtl.build(heads, backbone=demo_backbone, device="cpu")
     assert sum(quickstart.label_unseen(untrained, held_out)[1]) <= 2
 
-    settings = {"lr_backbone": 3e-3, "lr_heads": 1e-2, "warmup_ratio": 0.0, "cpu": True}
-    model = quickstart.train_model(str(tmp_path / "run"), backbone=demo_backbone, epochs=8, rows=160, **settings)
-    predictions, right = quickstart.label_unseen(model, held_out)
+    # A random encoder has no embeddings worth preserving: the example's preserve_embeddings is turned off.
+    settings = {"lr_backbone": 3e-3, "lr_heads": 1e-2, "warmup_ratio": 0.0, "cpu": True, "preserve_embeddings": 0.0}
+    model = quickstart.train_model(str(tmp_path / "run"), backbone=demo_backbone, epochs=8, rows=320, **settings)
+    predictions, right, scores = quickstart.label_unseen(model, held_out)
     assert all(right), [p for p, ok in zip(predictions, right) if not ok]
+    assert all(score["min"] > 0 for score in scores)
     assert stmtl.load(tmp_path / "run").predict([held_out[0].text]) == predictions[:1]
 
 
@@ -53,8 +55,15 @@ def test_quickstart_table_marks_each_request(quickstart, capsys) -> None:
         for item in UNSEEN
     ]
     predictions[1] = {"intent": {"label": "PlayMusic"}, "slots": []}
+    for result in predictions:
+        result["intent"]["score"] = 0.9
+        for entity in result["slots"]:
+            entity["score"] = 0.8
+    predictions[2]["slots"][0]["score"] = 0.55  # right, but not by the margin asked for
     right = [index != 1 for index in range(len(UNSEEN))]
-    quickstart.print_table(predictions, right, UNSEEN)
+    scores = answer_scores(predictions, UNSEEN)
+    quickstart.print_table(predictions, right, UNSEEN, scores)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(UNSEEN) + 1 and lines[0].startswith("unseen request")
-    assert lines[1].endswith("✓") and "✗ expected GetWeather: city=berlin" in lines[2]
+    assert lines[1].endswith("0.80 ✓") and "0.00 ✗ expected GetWeather: city=berlin" in lines[2]
+    assert lines[3].endswith(f"0.55 ✗ right, but below {quickstart.MIN_SCORE}")
