@@ -1,4 +1,4 @@
-"""The ``stmtl`` command line: train, evaluate, evaluate-sts, compare, predict, encode, fetch-data.
+"""The ``stmtl`` command line: check-data, train, evaluate, evaluate-sts, compare, predict, encode, fetch-data.
 
 Bad input ends with a one-line ``stmtl: error: ...`` and exit code 2; ``--debug`` (before or after the command)
 shows the traceback instead. Every command checks its arguments and paths before torch, transformers or datasets
@@ -134,7 +134,30 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True, help="joint folder, .jsonl or CoNLL file")
     evaluate.add_argument("--split", default="test", help="split of a joint folder (default: test)")
     evaluate.add_argument("--batch-size", type=batch_size, default=128, help="texts per forward pass (default: 128)")
-    evaluate.add_argument("--output-json", help="also write the scores to this JSON file")
+    evaluate.add_argument(
+        "--output-json", help="also write the full report (per label, confusions, entity errors) to this JSON file"
+    )
+    evaluate.add_argument("--report", help="also write the report's tables to this Markdown file")
+
+    check = _command(
+        commands, "check-data", help="check training data before training: labels, overlap, lengths, errors",
+        description="Check the data 'stmtl train' would read, without training: the tasks inferred, label counts "
+        "(rare labels flagged), labels of dev/test that training lacks, duplicates, ignored keys, tag scheme, "
+        "train/dev/test overlap and lengths in word pieces. Exit code 2 when training would fail, 0 otherwise.",
+    )  # fmt: skip
+    check_source = check.add_mutually_exclusive_group(required=True)
+    check_source.add_argument("--train", help="training data: a file or a joint folder (which brings its dev/test)")
+    check_source.add_argument("--config", help="YAML config with a 'tasks' list (its backbone and max_seq_length)")
+    check.add_argument("--dev", help="dev data for --train")
+    check.add_argument("--test", help="test data for --train")
+    check.add_argument(
+        "--backbone", help="whose tokenizer measures lengths (default: the config's or all-MiniLM-L6-v2)"
+    )
+    check.add_argument(
+        "--max-seq-length", type=bounded(int, bounds_of(TrainConfig, "max_seq_length")),
+        help="truncation length the lengths are compared with (default: the config's or the backbone's)",
+    )  # fmt: skip
+    check.add_argument("--output-json", help="also write the report to this JSON file")
 
     predict = _command(commands, "predict", help="labels and entities, one JSON line per text")
     predict.add_argument("--model", required=True, help="saved stmtl model folder")
@@ -337,16 +360,44 @@ def _load_model(path: str) -> Any:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``stmtl evaluate``: the report's tables on standard output, the full report in ``--output-json``."""
     require_model("--model", args.model)
     require_path("--data", args.data)
     require_output_file("--output-json", args.output_json)
+    require_output_file("--report", args.report)
     from stmtl.data import read_task_data
-    from stmtl.evaluation import evaluate_model
+    from stmtl.evaluation import evaluation_report
+    from stmtl.evaluation_report import render_markdown, render_text
+    from stmtl.jsonio import write_json
 
     model = _load_model(args.model)
-    view, _ = evaluate_model(model, read_task_data(args.data, split=args.split), args.batch_size)
-    _report(view, args.output_json, indent=2)
+    report = evaluation_report(model, read_task_data(args.data, split=args.split), args.batch_size)
+    print(render_text(report), end="")
+    if args.output_json:
+        write_json(args.output_json, report, indent=2)
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as handle:
+            handle.write(render_markdown(report, f"{args.model} on {args.data} ({args.split})"))
     return 0
+
+
+def cmd_check_data(args: argparse.Namespace) -> int:
+    """``stmtl check-data``: the report on standard output; exit code 2 when training would fail."""
+    for flag in ("train", "dev", "test", "config"):
+        require_path(f"--{flag}", getattr(args, flag))
+    if args.config and (args.dev or args.test):
+        raise ValueError("--dev/--test go with --train; a --config names each task's dev and test")
+    require_output_file("--output-json", args.output_json)
+    from stmtl.data.check import check_data
+    from stmtl.data.check_report import render
+    from stmtl.jsonio import write_json
+
+    report = check_data(args.train, args.dev, args.test, args.config, backbone=args.backbone,
+                        max_seq_length=args.max_seq_length)  # fmt: skip
+    print(render(report))
+    if args.output_json:
+        write_json(args.output_json, report.to_dict(), indent=2)
+    return report.exit_code
 
 
 def cmd_evaluate_sts(args: argparse.Namespace) -> int:
@@ -450,6 +501,7 @@ def cmd_fetch_data(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "check-data": cmd_check_data,
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "evaluate-sts": cmd_evaluate_sts,

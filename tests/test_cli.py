@@ -33,13 +33,24 @@ def test_cli_train_then_evaluate_json_shape(trained, capsys, tmp_path) -> None:
     data, run = trained
     capsys.readouterr()
     out = tmp_path / "scores.json"
-    assert main(["evaluate", "--model", run, "--data", data, "--split", "test", "--output-json", str(out)]) == 0
-    printed = json.loads(capsys.readouterr().out)
-    assert set(printed) == {"intent", "slots", "exact_match"}
-    assert set(printed["intent"]) == {"accuracy", "macro_f1"}
-    assert set(printed["slots"]) == {"precision", "recall", "f1"}
-    assert printed["intent"]["accuracy"] == 1.0 and printed["slots"]["f1"] == 1.0
-    assert json.loads(out.read_text()) == printed
+    report = tmp_path / "report.md"
+    flags = ["--split", "test", "--output-json", str(out), "--report", str(report)]
+    assert main(["evaluate", "--model", run, "--data", data, *flags]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("Scores on 16 rows\n  intent: accuracy 100.0, macro_f1 100.0\n")
+    assert "intent: per class" in printed and "slots: per entity type" in printed
+    written = json.loads(out.read_text())
+    headline = written["headline"]
+    assert set(headline) == {"intent", "slots", "exact_match"}
+    assert set(headline["intent"]) == {"accuracy", "macro_f1"}
+    assert set(headline["slots"]) == {"precision", "recall", "f1"}
+    assert headline["intent"]["accuracy"] == 1.0 and headline["slots"]["f1"] == 1.0
+    assert set(written["tasks"]["intent"]["per_class"]) == {"BookRestaurant", "GetWeather", "PlayMusic", "SetAlarm"}
+    assert (
+        written["tasks"]["intent"]["most_confused"] == []
+        and written["tasks"]["slots"]["entity_errors"]["missed"] == {}
+    )
+    assert report.read_text().startswith(f"# {run} on {data} (test)\n\n## Scores on 16 rows\n")
 
 
 def test_cli_predict_one_json_line_per_text(trained, capsys, tmp_path) -> None:
@@ -460,3 +471,19 @@ def test_cli_encode_output_written_where_reported(untrained, tmp_path, capsys) -
     assert list(folder.iterdir()) == [] and not (tmp_path / "out.npy").exists()
     assert main(["encode", "--model", untrained, "--input", str(texts), "--output", str(tmp_path / "no/e.npy")]) == 2
     assert "its folder does not exist" in capsys.readouterr().err
+
+
+def test_cli_check_data_exit_codes_and_json(capsys, tmp_path, tiny_backbone) -> None:
+    rows = [{"text": "hi there", "label": "greet"}, {"text": "bye now", "label": "leave"}]
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "check.json"
+    assert main(["check-data", "--train", str(good), "--backbone", tiny_backbone, "--output-json", str(out)]) == 0
+    assert "no errors: the data can be trained on" in capsys.readouterr().out
+    assert json.loads(out.read_text())["tasks"][0]["label_counts"] == {"train": {"greet": 1, "leave": 1}}
+    single = tmp_path / "single.jsonl"
+    single.write_text(json.dumps(rows[0]) + "\n")
+    assert main(["check-data", "--train", str(single), "--backbone", tiny_backbone]) == 2
+    assert "error: task 'intent' (sentence): its training data has 1 label(s)" in capsys.readouterr().out
+    assert main(["check-data", "--train", str(tmp_path / "missing.jsonl")]) == 2
+    assert "--train" in capsys.readouterr().err
