@@ -18,7 +18,7 @@ import csv
 import json
 import os
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +115,7 @@ def check_tasks(
     from stmtl.heads import HEAD_TYPES
 
     report = DataReport(rare_below=rare_below)
-    tasks = [task if isinstance(task, dict) else asdict(task) for task in tasks]
+    tasks = [task if isinstance(task, dict) else _task_values(task) for task in tasks]
     data: dict[tuple[str, int], Any] = {}
     for split in SPLITS:
         for source, names in _sources(tasks, split):
@@ -159,6 +159,11 @@ def label_counts(dataset: Any, kind: str) -> dict[str, int]:
     else:
         counts = Counter(label for labels in dataset["labels"] for label in set(labels))
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _task_values(task: Any) -> dict[str, Any]:
+    # A TaskConfig's fields, copied by hand: dataclasses.asdict would deep-copy an in-memory dataset.
+    return {item.name: getattr(task, item.name) for item in fields(task)}
 
 
 def _sources(tasks: list[dict[str, Any]], split: str) -> list[tuple[Any, list[str]]]:

@@ -171,3 +171,17 @@ def test_raw_keys_of_csv_and_tsv(tmp_path) -> None:
     assert raw_keys(tmp_path / "a.csv") == {"text": 2, "label": 2, "note": 2}
     assert raw_keys(tmp_path / "a.tsv") == {"text": 1, "label": 1}
     assert raw_keys(tmp_path) == {}
+
+
+def test_check_tasks_takes_a_runs_task_configs_as_train_would(sample) -> None:
+    from datasets import Dataset
+
+    from stmtl.config import TaskConfig
+
+    train, dev = sample
+    memory = Dataset.from_list([{"text": "a", "label": "x"}, {"text": "b", "label": "y"}])
+    tasks = [TaskConfig("intent", "sentence", train, dev), TaskConfig("other", "sentence", memory)]
+    report = check_tasks(tasks, lengths=False)
+    assert [source.source for source in report.sources] == [train, "<dataset>", dev]
+    assert report.tasks[1].label_counts == {"train": {"x": 1, "y": 1}} and tasks[1].train is memory
+    assert report.exit_code == 0 and any("Play (1)" in warning for warning in report.warnings)
