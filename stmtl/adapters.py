@@ -25,10 +25,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+if TYPE_CHECKING:  # torch is imported where it is used: the config (and so the CLI) reads this module's constants
+    import torch
+    from torch import nn
 
 ADAPTER_NAME = "tasks"
 """The adapter's name inside ``peft``'s layers."""
@@ -162,10 +163,11 @@ class TaskAdapter:
         save_file({name: tensor.cpu() for name, tensor in self.state_dict().items()}, str(folder / WEIGHTS_FILE))
 
     def load_weights(self, path: str | os.PathLike) -> None:
-        """Read adapter weights saved by :meth:`save`; the names and shapes must match exactly.
+        """Read adapter weights saved by :meth:`save` (:meth:`load_state_dict` checks them).
 
         Raises:
-            ValueError: Naming the file, if it is unreadable, misses a weight, has an extra one or a wrong shape.
+            ValueError: Naming the file, if it is unreadable, misses a weight, has an extra one, a wrong shape or a
+                non-finite value.
         """
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -174,21 +176,35 @@ class TaskAdapter:
             saved = load_file(str(path))
         except (SafetensorError, OSError) as error:
             raise ValueError(f"{path}: unreadable adapter weights ({str(error).splitlines()[0]})") from None
+        try:
+            self.load_state_dict(saved)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Copy adapter weights (as :meth:`state_dict` names them) into this adapter; names and shapes must match.
+
+        Raises:
+            ValueError: If a weight is missing, extra, of another shape or not finite.
+        """
+        import torch
+
         own = dict(self.auto_model.named_parameters())
         expected = {name for name in own if "lora_" in name}
-        if missing := sorted(expected - set(saved)):
-            raise ValueError(f"{path}: adapter weight {missing[0]!r} is missing ({len(missing)} in all)")
-        if extra := sorted(set(saved) - expected):
-            raise ValueError(f"{path}: unexpected adapter weight {extra[0]!r} (saved with other targets?)")
+        if missing := sorted(expected - set(state)):
+            raise ValueError(f"adapter weight {missing[0]!r} is missing ({len(missing)} in all)")
+        if extra := sorted(set(state) - expected):
+            raise ValueError(f"unexpected adapter weight {extra[0]!r} (saved with other targets?)")
+        for name, tensor in state.items():
+            if tensor.shape != own[name].shape:
+                raise ValueError(
+                    f"adapter weight {name!r} has shape {tuple(tensor.shape)}, the adapter expects "
+                    f"{tuple(own[name].shape)}"
+                )
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise ValueError(f"adapter weight {name!r} holds NaN or infinite values")
         with torch.no_grad():
-            for name, tensor in saved.items():
-                if tensor.shape != own[name].shape:
-                    raise ValueError(
-                        f"{path}: adapter weight {name!r} has shape {tuple(tensor.shape)}, "
-                        f"the adapter expects {tuple(own[name].shape)}"
-                    )
-                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-                    raise ValueError(f"{path}: adapter weight {name!r} holds NaN or infinite values")
+            for name, tensor in state.items():
                 own[name].copy_(tensor)
 
 

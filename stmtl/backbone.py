@@ -10,6 +10,7 @@ from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 from torch import nn
 
+from stmtl.adapters import TaskAdapter
 from stmtl.heads import TaskHead
 from stmtl.hub import hub_id_of_path, is_hub_id, repo_id, resolve_model_path
 
@@ -133,23 +134,28 @@ def backbone_name(backbone: str | os.PathLike | SentenceTransformer | None) -> s
     return hub_id_of_path(path) or os.path.abspath(path)
 
 
-def saved_heads(backbone: str | os.PathLike | SentenceTransformer | None) -> dict[str, TaskHead]:
-    """The task heads of a saved stmtl model named as a backbone (loaded with :func:`stmtl.load`'s checks).
+def saved_task_parts(
+    backbone: str | os.PathLike | SentenceTransformer | None, trust_remote_code: bool = False
+) -> tuple[dict[str, TaskHead], TaskAdapter | None]:
+    """The task heads and task adapter of a saved stmtl model named as a backbone (loaded with :func:`stmtl.load`'s
+    checks), so that a run goes on training them.
 
     Args:
         backbone: As for :func:`encoder_modules`.
+        trust_remote_code: As for :func:`encoder_modules`.
 
     Returns:
-        The heads by task name; empty for ``None``, a ``SentenceTransformer`` or a folder without ``heads.json``
-        entries.
+        The heads by task name and the adapter (or ``None``); nothing for ``None``, a ``SentenceTransformer`` or a
+        folder that stmtl did not save with heads or an adapter.
     """
-    from stmtl.model_format import HEADS_FILE, read_head_entries
+    from stmtl.model_format import HEADS_FILE, read_head_entries, recorded_adapter
 
     if backbone is None or isinstance(backbone, SentenceTransformer):
-        return {}
+        return {}, None
     folder = resolve_model_path(backbone)
-    if not read_head_entries(os.path.join(folder, HEADS_FILE)):
-        return {}
+    if not read_head_entries(os.path.join(folder, HEADS_FILE)) and recorded_adapter(folder) is None:
+        return {}, None
     from stmtl.loading import load
 
-    return dict(load(folder, device="cpu").heads)
+    model = load(folder, device="cpu", trust_remote_code=trust_remote_code)
+    return dict(model.heads), model.task_adapter

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import yaml
 
+from stmtl.adapters import DEFAULT_TARGETS as ADAPTER_TARGETS
+
 DEFAULT_PRESERVATION = 1.0
 """Distillation weight when ``preserve_embeddings`` is not given and the training data has at least
 :data:`PRESERVE_FROM_ROWS` rows: the trained encoder still serves ``encode()`` (see the README, "Keeping the
@@ -191,6 +193,17 @@ class TrainConfig:
         NON_NEGATIVE,
     )
     preserve_method: Literal["distill", "l2sp"] = option("distill", "embedding-preservation penalty")
+    encoder: Literal["full", "adapter"] = option(
+        "full",
+        "full: fine-tune the shared encoder (encode() moves, unless preserved); adapter: freeze it and train LoRA "
+        "adapters that only the heads see (encode() stays the source model's, bit for bit)",
+    )
+    adapter_rank: int = option(16, "LoRA rank of the task adapter (encoder adapter)", Bounds(1, 1024))
+    adapter_targets: str = option(
+        ",".join(ADAPTER_TARGETS), "encoder projections the task adapter wraps (comma-separated module names)"
+    )
+    adapter_dropout: float = option(0.1, "dropout on the task adapter's input in training", FRACTION)
+    lr_adapter: float = option(1e-3, "peak learning rate of the task adapter", NON_NEGATIVE)
     encoder_dropout: float | None = option(
         None,
         "dropout of the shared encoder in training; none: the backbone's own, or 0 under distillation",
@@ -217,6 +230,25 @@ class TrainConfig:
     log_every: int = option(20, "steps between training-loss records", AT_LEAST_ONE)
     nan_patience: int = option(5, "consecutive non-finite steps tolerated before stopping", AT_LEAST_ONE)
     seed: int = option(42, "random seed (data order, initialisation, dropout)", Bounds(0, 2**32 - 1))
+    logit_adjustment: bool = option(
+        True, "train sentence heads on logits + log label prior (balanced error); off: plain cross-entropy"
+    )
+    prior_weight: float | None = option(
+        None,
+        "tau: weight of the label prior added to sentence heads' logits when deciding; none: chosen on dev for "
+        "prior_objective",
+        Bounds(0, 1),
+    )
+    prior_objective: Literal["accuracy", "balanced"] = option(
+        "accuracy",
+        "what tau is chosen for on dev: accuracy (test data follows the training frequencies) or balanced "
+        "(balanced accuracy: every label counts the same)",
+    )
+    trust_remote_code: bool = option(
+        False,
+        "run Python code shipped in the backbone folder (auto_map): it runs with your permissions, so only for a "
+        "folder you trust",
+    )
     report_to: Literal["none", "tensorboard"] = option("none", "experiment tracker")
     cpu: bool = option(False, "train on the CPU even if a GPU is present")
     sts: str | None = option(
@@ -285,7 +317,9 @@ class TrainConfig:
             self.resolve_preservation(0)
 
     def _encoder_frozen(self) -> bool:
-        return bool({part.strip() for part in self.freeze.split(",")} & {"backbone", "all"})
+        """Whether ``encode()`` cannot move: the backbone is frozen, or only a task adapter trains."""
+        frozen = bool({part.strip() for part in self.freeze.split(",")} & {"backbone", "all"})
+        return frozen or self.encoder == "adapter"
 
     def resolve_preservation(self, train_rows: int) -> None:
         """Replace ``preserve_embeddings: null`` by its value for this data (and set the encoder dropout it implies).

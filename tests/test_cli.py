@@ -412,7 +412,7 @@ def test_cli_every_numeric_flag_is_bounded() -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        ["train", "--data", ".", "--output", "OUT", "--encoder", "0.1"],  # not --encoder-dropout
+        ["train", "--data", ".", "--output", "OUT", "--encoder-drop", "0.1"],  # not --encoder-dropout
         ["train", "--data", ".", "--output", "OUT", "--max-step", "2"],
         ["predict", "--model", ".", "--batch", "4", "x"],
         ["encode", "--model", ".", "--input", "-", "--output", "OUT", "--batch", "4"],

@@ -54,7 +54,7 @@ def data(tmp_path_factory) -> str:
         (["compare", "--data", "/nonexistent", "--output", "OUT"], 2, "--data /nonexistent"),
         (["train", "--data", "DATA", "--output", "OUT", "--max-steps", "0"], 2, "argument --max-steps: must be >= 1"),
         (["train", "--data", "DATA", "--output", "OUT", "--max-seq-length", "100000"], 2, "limit of 512 word pieces"),
-        (["train", "--data", "DATA", "--output", "OUT", "--encoder", "x"], 2, "unrecognized arguments: --encoder"),
+        (["train", "--data", "DATA", "--output", "OUT", "--encoder-drop", "x"], 2, "unrecognized arguments: --enc"),
         (["train", "--data", "DATA", "--output", "USER"], 2, "holds files that are not a stmtl run's (notes.txt)"),
     ],
 )  # fmt: skip

@@ -213,3 +213,18 @@ def test_backbone_with_pickled_weights_only_is_refused_in_one_line(tiny_backbone
     with pytest.raises(ValueError, match=r"pytorch_model\.bin: pickled weights are never loaded") as raised:
         stmtl.build([SentenceClassificationHead("intent", ["a", "b"], 32)], backbone=str(folder), device="cpu")
     assert "\n" not in str(raised.value)
+
+
+def test_train_runs_backbone_remote_code_only_with_trust_remote_code(tiny_backbone, tmp_path) -> None:
+    from stmtl.training.run import setup
+    from tests.helpers import toy_config
+
+    backbone = tmp_path / "backbone"
+    shutil.copytree(tiny_backbone, backbone)
+    marker = tmp_path / "ran"
+    _plant_remote_code(backbone, marker)
+    with pytest.raises(ValueError, match="trust-remote-code"):
+        setup(toy_config(tmp_path / "refused", str(backbone)))
+    assert not marker.exists()
+    setup(toy_config(tmp_path / "trusted", str(backbone), trust_remote_code=True))
+    assert marker.exists()

@@ -174,10 +174,11 @@ class TaskHead(Module):
         values.discard(None)
         return values
 
-    def prepare_training(self, dataset: datasets.Dataset | datasets.IterableDataset) -> None:
+    def prepare_training(self, dataset: datasets.Dataset | datasets.IterableDataset, **settings: Any) -> None:
         """Take training-time settings from the training data (e.g. class frequencies); none by default.
 
-        Called once per run before training, also on resume; what it sets is not saved with the head.
+        Called once per run before training, also on resume. ``settings`` are the run's training options that a head
+        kind may use (e.g. ``logit_adjustment``); kinds ignore those they do not know.
         """
 
     def encode_targets(self, batch: pa.Table, alignment: BatchAlignment) -> pa.Array:
@@ -229,12 +230,14 @@ class TaskHead(Module):
         """The :attr:`selection_key` score of guessing, below which a trained task has learned nothing; 0 here."""
         return 0.0
 
-    def calibrate(self, model: Any, dataset: datasets.Dataset) -> dict[str, Any] | None:
+    def calibrate(self, model: Any, dataset: datasets.Dataset, **settings: Any) -> dict[str, Any] | None:
         """Choose decision settings on dev data and keep them in the config; returns them. Argmax heads have none.
 
         Args:
             model: The model this head belongs to (to compute dev logits with ``encode``).
             dataset: Dev rows with a ``text`` column and this task's label columns.
+            **settings: The run's calibration options (e.g. ``prior_weight``, ``objective``); kinds ignore those
+                they do not know.
         """
         return None
 

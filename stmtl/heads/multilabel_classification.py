@@ -113,7 +113,7 @@ class MultiLabelClassificationHead(TaskHead):
 
         return MultiLabelMetric(keep_in_memory=True)
 
-    def calibrate(self, model: Any, dataset: datasets.Dataset) -> dict[str, Any] | None:
+    def calibrate(self, model: Any, dataset: datasets.Dataset, **settings: Any) -> dict[str, Any] | None:
         """Set :attr:`threshold` to the grid value with the best dev micro-F1 (ties: the one nearest 0.5).
 
         An empty dev set leaves the threshold as it is and returns ``None``.

@@ -68,6 +68,8 @@ class SentenceClassificationHead(TaskHead):
     extra_checks = {"prior": check_prior, "prior_weight": check_prior_weight}
     PRIOR_WEIGHT_GRID = tuple(round(0.05 * i, 2) for i in range(21))
     """τ values :meth:`calibrate` tries: 0, 0.05, ..., 1."""
+    logit_adjustment = True
+    """Whether :meth:`loss` adds ``log(prior)`` to the logits (a training option, not saved)."""
 
     def __init__(
         self,
@@ -99,14 +101,22 @@ class SentenceClassificationHead(TaskHead):
         """The sorted set of ``label`` values."""
         return sorted(cls.distinct_values(dataset, "label"))
 
-    def prepare_training(self, dataset: datasets.Dataset | datasets.IterableDataset) -> None:
-        """Set the label prior of the logit-adjusted loss from the ``label`` counts; add-one smoothing keeps a label
-        absent from the data finite. A streamed source is not read ahead for its counts: the prior stays uniform
-        (plain cross-entropy). τ goes back to 0 until :meth:`calibrate` (dev selection during training compares
-        the balanced classifiers)."""
+    def prepare_training(
+        self, dataset: datasets.Dataset | datasets.IterableDataset, logit_adjustment: bool = True, **settings: Any
+    ) -> None:
+        """Set the label prior from the ``label`` counts; add-one smoothing keeps a label absent from the data finite.
+        A streamed source is not read ahead for its counts: the prior stays unknown (plain cross-entropy, no τ).
+        τ goes back to 0 until :meth:`calibrate` (dev selection during training compares the plain logits).
+
+        Args:
+            dataset: The training rows.
+            logit_adjustment: Train on ``logits + log(prior)`` (balanced error); ``False``: plain cross-entropy.
+            **settings: Other heads' training options, ignored.
+        """
         import pyarrow.compute as pc
 
         self.prior_weight = 0.0
+        self.logit_adjustment = logit_adjustment
 
         if isinstance(dataset, datasets.IterableDataset):
             self.prior = None
@@ -122,9 +132,9 @@ class SentenceClassificationHead(TaskHead):
     def loss(
         self, features: dict[str, Any], batch: dict[str, torch.Tensor], label_smoothing: float = 0.0
     ) -> torch.Tensor:
-        """Cross-entropy of ``logits + log(prior)`` (plain cross-entropy before :meth:`prepare_training`)."""
+        """Cross-entropy of ``logits + log(prior)`` (plain cross-entropy without a prior or logit adjustment)."""
         logits = features[self.logits_key].float()  # (batch, num_labels)
-        if self.prior is not None:
+        if self.prior is not None and self.logit_adjustment:
             logits = logits + self.log_prior.to(logits.device)
         targets = batch[self.target_column].to(logits.device)
         return nn.functional.cross_entropy(logits, targets, label_smoothing=label_smoothing)

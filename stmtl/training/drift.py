@@ -79,15 +79,18 @@ def embedding_drift(
         batch_size: Texts per forward pass.
 
     Returns:
-        ``{"mean_cosine", "texts", "sts_spearman", "source_sts_spearman", "warning"}``; ``mean_cosine`` is
-        ``None`` when there are no texts, the Spearmans are ``None`` without ``sts``, and ``warning`` is ``None``
-        unless the mean cosine is under :data:`WARN_BELOW`.
+        ``{"mean_cosine", "identical", "unchanged_by_construction", "texts", "sts_spearman",
+        "source_sts_spearman", "warning"}``; ``mean_cosine`` and ``identical`` (every embedding equal to the
+        source's, bit for bit) are ``None`` when there are no texts, ``unchanged_by_construction`` is true for a
+        model with a task adapter, the Spearmans are ``None`` without ``sts``, and ``warning`` is ``None`` unless the
+        mean cosine is under :data:`WARN_BELOW`.
     """
-    mean_cosine = None
+    mean_cosine = identical = None
     if texts:
         trained = model.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True)
         original = source.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True)
         mean_cosine = round(float(np.mean(np.sum(trained * original, axis=1))), 4)  # (texts,) → mean
+        identical = bool(np.array_equal(trained, original))
     sts_spearman = source_sts_spearman = None
     if sts is not None:
         sts_spearman = round(evaluate_sts(model, sts, batch_size)["spearman"], 2)
@@ -101,6 +104,8 @@ def embedding_drift(
         )
     return {
         "mean_cosine": mean_cosine,
+        "identical": identical,
+        "unchanged_by_construction": getattr(model, "task_adapter", None) is not None,
         "texts": len(texts),
         "sts_spearman": sts_spearman,
         "source_sts_spearman": source_sts_spearman,
@@ -110,8 +115,13 @@ def embedding_drift(
 
 def describe(drift: dict[str, Any], split: str) -> str:
     """One line for the end of a run, e.g. ``embedding drift: mean cosine 0.62 to the source model on 700 dev
-    texts; STS Spearman 59.0 (source 86.7)``."""
-    if drift["mean_cosine"] is None:
+    texts; STS Spearman 59.0 (source 86.7)``; a run with a task adapter says the embeddings are unchanged by
+    construction, and whether the measurement agrees."""
+    if drift.get("unchanged_by_construction"):
+        agrees = "identical" if drift.get("identical") else "NOT identical (a bug: please report it)"
+        line = f"embedding drift: none by construction (task adapter: encode() runs the source encoder); {agrees} "
+        line += f"to the source model on {drift['texts']} {split} texts"
+    elif drift["mean_cosine"] is None:
         line = "embedding drift: no texts to compare"
     else:
         line = f"embedding drift: mean cosine {drift['mean_cosine']:.3f} to the source model on {drift['texts']} "
@@ -145,6 +155,6 @@ def measure_run_drift(config: Any, model: Any, dev_sets: list[Any], test_sets: l
             break
     else:
         split, texts = "train", drift_texts([read_task_data(config.tasks[0].train, "train", streaming=True)])
-    source = build([], backbone=config.backbone, device=str(model.device))
+    source = build([], backbone=config.backbone, device=str(model.device), trust_remote_code=config.trust_remote_code)
     source.max_seq_length = model.max_seq_length  # the same truncation for the same texts
     return embedding_drift(model, source, texts, config.sts, config.eval_batch_size), split

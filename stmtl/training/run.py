@@ -14,7 +14,8 @@ from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import set_seed
 
-from stmtl.backbone import saved_heads
+from stmtl.adapters import AdapterConfig, TaskAdapter, targets_of
+from stmtl.backbone import saved_task_parts
 from stmtl.builder import build
 from stmtl.config import ConfigError, TaskConfig, TrainConfig
 from stmtl.data import read_task_data
@@ -97,7 +98,7 @@ def make_heads(
             labels = task.labels or cls.labels_from_data(data)
             heads.append(cls(task.name, labels, dim, dropout=task.dropout, hidden_features=task.hidden_features))
         heads[-1].warn_if_too_few_labels()
-        heads[-1].prepare_training(data)
+        heads[-1].prepare_training(data, logit_adjustment=config.logit_adjustment)
     return heads
 
 
@@ -164,11 +165,13 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
     rows = 0 if config.streaming else sum(len(raw_train[group[0].name]) for group in train_groups)
     config.resolve_preservation(rows)  # the default weight depends on the amount of training data
 
-    model = build([], backbone=config.backbone, device=str(accelerator.device))
+    trust = config.trust_remote_code
+    model = build([], backbone=config.backbone, device=str(accelerator.device), trust_remote_code=trust)
     if config.max_seq_length:  # a hub id's limit is known only now; a local backbone's was checked before
         check_max_seq_length(config.max_seq_length, loaded_position_limit(model[0]), "config key 'max_seq_length'")
         model.max_seq_length = config.max_seq_length
-    saved = saved_heads(config.backbone)
+    saved, saved_adapter = saved_task_parts(config.backbone, trust)
+    add_adapter(config, model, saved_adapter)
     for head in make_heads(config, raw_train, model.get_embedding_dimension(), saved):
         model.append(head)
     continued = [task.name for task in config.tasks if task.name in saved]
@@ -178,6 +181,37 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
     dev_sets = eval_sets(config, "dev", model, accelerator)
     return MultiTaskTrainer(model, config, train_data(config, train_groups, raw_train, model, accelerator), dev_sets,
                             accelerator, fitted_heads=continued)  # fmt: skip
+
+
+def add_adapter(config: TrainConfig, model: MultiTaskSentenceTransformer, saved: TaskAdapter | None) -> None:
+    """Put the task adapter on the encoder (``encoder: adapter``): the backbone's own, when it is a saved stmtl model
+    that has one (its heads were trained on it), else a new one from the config's rank, targets and dropout.
+
+    Raises:
+        ConfigError: If the backbone carries an adapter but the run fine-tunes the whole encoder (its heads would
+            lose the features they were trained on).
+    """
+    if saved is not None and config.encoder != "adapter":
+        raise ConfigError(
+            f"backbone {config.backbone!r} carries a task adapter its heads were trained with: continue it with "
+            "encoder 'adapter' (--encoder adapter)"
+        )
+    if config.encoder != "adapter":
+        return
+    if saved is not None:
+        adapter = model.add_task_adapter(saved.config)
+        adapter.load_state_dict(saved.state_dict())
+        logger.info("continuing the task adapter of %s", config.backbone)
+        return
+    try:
+        settings = AdapterConfig(
+            config.adapter_rank, dropout=config.adapter_dropout, targets=targets_of(config.adapter_targets)
+        )
+        adapter = model.add_task_adapter(settings)
+    except ValueError as error:
+        raise ConfigError(f"config key 'adapter_targets': {error}") from None
+    logger.info("task adapter: LoRA rank %d on %d projections, %s trainable parameters", config.adapter_rank,
+                len(adapter.layers), f"{adapter.num_parameters():,}")  # fmt: skip
 
 
 def train_data(
@@ -239,6 +273,11 @@ def train(
         return _train_claimed(config, run)
 
 
+def calibration_settings(config: TrainConfig) -> dict[str, Any]:
+    """What the run's config says of the heads' dev-time decision settings (see ``TaskHead.calibrate``)."""
+    return {"prior_weight": config.prior_weight, "objective": config.prior_objective}
+
+
 def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSentenceTransformer, dict[str, Any]]:
     """:func:`train` in a folder that ``run`` has claimed."""
     run_dir = Path(config.output_dir)
@@ -259,7 +298,8 @@ def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSenten
         task: settings
         for eval_set in dev_sets
         for task in eval_set.tasks
-        if (settings := model.heads[task].calibrate(model, eval_set.dataset)) is not None
+        if (settings := model.heads[task].calibrate(model, eval_set.dataset, **calibration_settings(config)))
+        is not None
     }
     dev_metrics, dev_pairs = trainer.evaluate(dev_sets) if dev_sets else ({}, {})
     warnings = run_warnings(model, dev_metrics, run_dir / "metrics.jsonl") if accelerator.is_main_process else []
@@ -273,6 +313,7 @@ def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSenten
         "dev_full": dev_metrics,
         "test_full": test_metrics,
         "steps": state["step"],
+        "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "train_seconds": state.get("train_seconds"),
         "best_checkpoint": best,
         "skipped_steps": state["skipped_steps"],

@@ -118,8 +118,9 @@ class MultiTaskTrainer:
         self.weighting = TaskWeighting(self.tasks, weights, config.loss_weighting == "uncertainty")
         extra = [self.weighting.log_variance] if self.weighting.learned else []
         optimizer = build_optimizer(
-            model, config.lr_backbone, config.lr_heads, config.weight_decay, config.layer_lr_decay, extra
-        )
+            model, config.lr_backbone, config.lr_heads, config.weight_decay, config.layer_lr_decay, extra,
+            lr_adapter=config.lr_adapter,
+        )  # fmt: skip
         if config.encoder_dropout is not None:
             set_encoder_dropout(model, config.encoder_dropout)
         self.preservation = None

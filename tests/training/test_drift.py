@@ -62,7 +62,9 @@ def test_run_records_drift_in_results_card_and_log(tiny_backbone, tmp_path, sts_
     with caplog.at_level(logging.WARNING):
         model, results = train(config)
     drift = results["embedding_drift"]
-    assert set(drift) == {"mean_cosine", "texts", "sts_spearman", "source_sts_spearman", "warning"}
+    keys = {"mean_cosine", "identical", "unchanged_by_construction", "texts", "sts_spearman", "source_sts_spearman"}
+    assert set(drift) == keys | {"warning"}
+    assert drift["identical"] is False and drift["unchanged_by_construction"] is False
     assert drift["texts"] == len(TEXTS) and -1.0 <= drift["mean_cosine"] < 1.0
     source = stmtl.build([], backbone=tiny_backbone, device="cpu")
     assert drift["source_sts_spearman"] == round(evaluate_sts(source, sts_file)["spearman"], 2)

@@ -49,8 +49,13 @@ def test_trainer_run_folder_artifacts(overfit) -> None:
 
 @pytest.mark.parametrize(
     "preservation",
-    [{}, {"preserve_embeddings": 1.0}, {"preserve_embeddings": 1.0, "preserve_method": "l2sp"}],
-    ids=["plain", "distill", "l2sp"],
+    [
+        {},
+        {"preserve_embeddings": 1.0},
+        {"preserve_embeddings": 1.0, "preserve_method": "l2sp"},
+        {"encoder": "adapter"},
+    ],
+    ids=["plain", "distill", "l2sp", "adapter"],
 )
 def test_trainer_resume_equals_uninterrupted(tiny_backbone, tmp_path, preservation) -> None:
     # With preservation, the resumed run must anchor to the *source* model again, not to the checkpoint it loads.
