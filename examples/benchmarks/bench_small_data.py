@@ -4,12 +4,21 @@ Builds SNIPS-layout folders from SNIPS train (dev and test kept whole), each in 
 
 - ``k8``, ``k16``, ``k64``: k training sentences per intent, sampled with seeds 0, 1, 2;
 - ``imbalanced``: SNIPS train with three intents (chosen with seed 0) cut to 15 sentences each, the others whole;
-- ``1k``: 1,000 training sentences, sampled with seeds 0, 1, 2 (the goals are means over sampling seeds).
+- ``1k``: 1,000 training sentences, sampled with seeds 0, 1, 2 (the goals are means over sampling seeds);
+- ``longtail``: intents cut to 1,500 / 500 / 170 / 50 / 17 / 8 / 5 training sentences (which intent gets which size
+  is drawn with seeds 0, 1, 2), with dev and test sets in the same proportions (every SNIPS sentence of an intent is
+  pooled, since SNIPS dev and test hold about 100 per intent); its records add macro-F1, per-intent recall and
+  the intent scores re-decided at τ = 0, τ = 1 and the τ chosen on dev (the sentence head's prior weight).
 
-For each it trains, in a fresh process and with nothing but the data and an output folder on the command line:
+For each it trains, in a fresh process and with nothing but the data, an output folder and the method's flags
+(:data:`TRAIN_METHODS`) on the command line:
 
 - ``defaults``: ``python -m stmtl train --data D --output O``;
 - ``frozen``: the same with ``--freeze backbone`` (the encoder never changes; the heads train on its features);
+- ``adapter``, ``full``, ``preserve``: the three ways of training the encoder (``--encoder adapter``: LoRA that only
+  the heads see; ``--encoder full`` without and with embedding preservation);
+- ``plain``: full fine-tuning with plain cross-entropy (no logit adjustment, τ = 0, no preservation), the recipe a
+  new user would write;
 
 and fits ``probe``: a scikit-learn ``LogisticRegression(C=10)`` on the frozen source encoder's embeddings of the
 training sentences (intents only: it predicts no slots). When ``setfit`` is importable, ``setfit`` trains SetFit
@@ -21,8 +30,10 @@ evaluation, without model load and data reading; for the probe and SetFit, their
 the test recall of each of the three rare intents. Means over the sampling seeds are printed in a table.
 
 Usage:
-    python examples/benchmarks/bench_small_data.py --data ../shared/data/snips [--sets k8,k16,k64,imbalanced,1k]
-        [--seeds 0,1,2] [--methods defaults,frozen,probe,setfit] [--keep DIR] [--json] [-- EXTRA TRAIN FLAGS]
+    python examples/benchmarks/bench_small_data.py --data ../shared/data/snips
+        [--sets k8,k16,k64,imbalanced,1k,longtail] [--seeds 0,1,2]
+        [--methods defaults,frozen,adapter,full,preserve,plain,probe,setfit] [--keep DIR] [--json]
+        [-- EXTRA TRAIN FLAGS]
 
 Flags after ``--`` go to every ``stmtl train`` command (to compare a variant with the defaults).
 JSON (last line with ``--json``): one record per set, seed and method, and the table's means.
@@ -52,6 +63,10 @@ import numpy as np  # noqa: E402
 FILES = ("seq.in", "seq.out", "label")
 RARE_INTENTS = 3
 RARE_SIZE = 15
+LONG_TAIL = (1500, 500, 170, 50, 17, 8, 5)
+"""Training rows per intent of the ``longtail`` set, largest first (each about a third of the one before)."""
+LONG_TAIL_TEST, LONG_TAIL_DEV = 0.24, 0.12
+"""Test and dev rows of an intent of the ``longtail`` set, as a share of its training rows (at least 2 each)."""
 
 
 def read_split(folder: Path, split: str) -> dict[str, list[str]]:
@@ -59,14 +74,53 @@ def read_split(folder: Path, split: str) -> dict[str, list[str]]:
     return {name: (folder / split / name).read_text(encoding="utf-8").splitlines() for name in FILES}
 
 
+def write_split(split: dict[str, list[str]], rows: list[int], folder: Path) -> None:
+    """One split folder holding the ``rows`` of ``split`` (file name → lines), in row order."""
+    folder.mkdir(parents=True)
+    for name in FILES:
+        (folder / name).write_text("".join(split[name][row] + "\n" for row in sorted(rows)), encoding="utf-8")
+
+
 def write_set(snips: Path, train: dict[str, list[str]], rows: list[int], folder: Path) -> None:
     """A SNIPS-layout folder with the train ``rows`` given and SNIPS dev and test."""
     for split in ("dev", "test"):
         shutil.copytree(snips / split, folder / split)
-    (folder / "train").mkdir(parents=True)
-    for name in FILES:
-        lines = [train[name][row] + "\n" for row in sorted(rows)]
-        (folder / "train" / name).write_text("".join(lines), encoding="utf-8")
+    write_split(train, rows, folder / "train")
+
+
+def write_long_tail_set(snips: Path, seed: int, folder: Path) -> dict[str, int]:
+    """The ``longtail`` set: intents cut to :data:`LONG_TAIL` training rows (which intent gets which size is drawn
+    with ``seed``), and dev and test sets that follow the same proportions.
+
+    SNIPS dev and test have about 100 rows per intent, too few to hold a 1,500-row intent's share, so every row
+    SNIPS has of an intent (train, dev and test) is pooled; training rows are drawn from SNIPS train, then test and
+    dev rows from the rest of the pool, so no sentence is in two splits.
+
+    Returns:
+        Training rows per intent.
+    """
+    rng = np.random.default_rng(seed)
+    splits = {split: read_split(snips, split) for split in ("train", "dev", "test")}
+    pooled = {name: [line for split in splits.values() for line in split[name]] for name in FILES}
+    train_size = len(splits["train"]["label"])
+    by_intent: dict[str, list[int]] = {}
+    for row, label in enumerate(pooled["label"]):
+        by_intent.setdefault(label, []).append(row)
+    intents = [str(intent) for intent in rng.permutation(sorted(by_intent))]
+    chosen: dict[str, list[int]] = {"train": [], "dev": [], "test": []}
+    sizes = {}
+    for intent, size in zip(intents, LONG_TAIL):
+        in_train = [row for row in by_intent[intent] if row < train_size]
+        train_rows = [int(row) for row in rng.choice(in_train, size, replace=False)]
+        rest = [int(row) for row in rng.permutation(sorted(set(by_intent[intent]) - set(train_rows)))]
+        n_test, n_dev = (max(2, round(size * share)) for share in (LONG_TAIL_TEST, LONG_TAIL_DEV))
+        chosen["train"] += train_rows
+        chosen["test"] += rest[:n_test]
+        chosen["dev"] += rest[n_test : n_test + n_dev]
+        sizes[intent] = size
+    for split, rows in chosen.items():
+        write_split(pooled, rows, folder / split)
+    return sizes
 
 
 def sample_rows(labels: list[str], name: str, seed: int) -> tuple[list[int], list[str]]:
@@ -115,6 +169,33 @@ def rare_recall(model_dir: Path, data: Path, rare: list[str]) -> dict[str, float
     return recall
 
 
+def prior_weight_scores(model_dir: Path, data: Path, chosen: float) -> dict[str, dict[str, Any]]:
+    """Test accuracy, macro-F1 and per-intent recall of the trained intent head decided at τ = 0, 1 and ``chosen``.
+
+    The decisions are re-made from one set of test logits (``logits + τ * log prior``, what ``predict`` computes), so
+    the three rows differ in τ alone.
+    """
+    import torch
+    from sklearn.metrics import f1_score, recall_score
+
+    import stmtl
+
+    model = stmtl.load(str(model_dir), device="cpu")
+    head, test = model.heads["intent"], read_split(data, "test")
+    logits = torch.stack(model.encode(test["seq.in"], output_value=head.logits_key, show_progress_bar=False))
+    intents = sorted(set(test["label"]))
+    scores = {}
+    for name, weight in (("tau=0", 0.0), ("tau=1", 1.0), (f"tau={chosen:g} (dev)", chosen)):
+        predicted = [head.labels[i] for i in head.decision_logits(logits.float(), weight).argmax(-1).tolist()]
+        recalls = recall_score(test["label"], predicted, labels=intents, average=None, zero_division=0)
+        scores[name] = {
+            "accuracy": round(100 * float(np.mean(np.array(predicted) == np.array(test["label"]))), 2),
+            "macro_f1": round(100 * f1_score(test["label"], predicted, labels=intents, average="macro"), 2),
+            "recall": {intent: round(100 * float(r), 1) for intent, r in zip(intents, recalls)},
+        }
+    return scores
+
+
 def fit_probe(data: Path) -> dict[str, Any]:
     """Logistic regression (C=10) on the frozen default encoder's embeddings; test intent accuracy."""
     from sklearn.linear_model import LogisticRegression
@@ -149,31 +230,59 @@ def fit_setfit(data: Path, seed: int) -> dict[str, Any]:
     return {"intent": round(100 * accuracy, 2), "slots": None, "train_s": round(seconds, 1)}
 
 
-def run_method(method: str, data: Path, output: Path, seed: int, rare: list[str], extra: list[str]) -> dict:
+TRAIN_METHODS = {
+    "defaults": [],
+    "frozen": ["--freeze", "backbone"],
+    "adapter": ["--encoder", "adapter"],
+    "full": ["--encoder", "full", "--preserve-embeddings", "0"],
+    "preserve": ["--encoder", "full", "--preserve-embeddings", "1"],
+    "plain": ["--encoder", "full", "--preserve-embeddings", "0", "--no-logit-adjustment", "--prior-weight", "0"],
+}
+"""The ``stmtl train`` flags of each trained method (the extra flags after ``--`` come last)."""
+
+
+def run_method(
+    method: str, data: Path, output: Path, seed: int, rare: list[str], extra: list[str], long_tail: bool = False
+) -> dict:
     if method == "probe":
         return fit_probe(data)
     if method == "setfit":
         return fit_setfit(data, seed)
-    flags = ["--freeze", "backbone", *extra] if method == "frozen" else extra
-    run = train_stmtl(data, output, flags)
-    test = run["results"]["test"]
+    run = train_stmtl(data, output, [*TRAIN_METHODS[method], *extra])
+    results = run["results"]
+    test, drift = results["test"], results.get("embedding_drift") or {}
     record = {
         "intent": round(100 * test["intent"]["accuracy"], 2),
         "slots": round(100 * test["slots"]["f1"], 2),
-        "train_s": run["results"]["train_seconds"],
+        "exact": round(100 * test["exact_match"], 2),
+        "sts": drift.get("sts_spearman"),
+        "cosine": drift.get("mean_cosine"),
+        "trainable": results.get("trainable_parameters"),
+        "train_s": results["train_seconds"],
         "wall_s": run["wall_s"],
-        "steps": run["results"]["steps"],
+        "steps": results["steps"],
     }
     if rare:
         record["rare_recall"] = rare_recall(output, data, rare)
         record["intent_accuracy_all"] = record["intent"]
+    calibration = run["results"].get("calibration", {}).get("intent")
+    if long_tail and calibration:
+        record["macro_f1"] = round(100 * test["intent"]["macro_f1"], 2)
+        record["prior_weight"] = calibration["prior_weight"]
+        record["by_prior_weight"] = prior_weight_scores(output, data, calibration["prior_weight"])
     return record
+
+
+def _mean(group: list[dict[str, Any]], key: str, digits: int = 2) -> float | None:
+    values = [r[key] for r in group if r.get(key) is not None]
+    return round(statistics.mean(values), digits) if values else None
 
 
 def table(records: list[dict[str, Any]], sets: list[str], methods: list[str]) -> tuple[str, list[dict]]:
     """Markdown table of the means over seeds (and the min..max spread of intent accuracy)."""
-    lines = ["| set | method | seeds | test intent acc | test slot F1 | train s | rare-intent recall |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    lines = ["| set | method | seeds | test intent acc | test slot F1 | test exact | STS | cosine | trainable | "
+             "train s | rare-intent recall |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     means = []
     for name in sets:
         for method in methods:
@@ -181,22 +290,25 @@ def table(records: list[dict[str, Any]], sets: list[str], methods: list[str]) ->
             if not group:
                 continue
             intents = [r["intent"] for r in group]
-            slots = [r["slots"] for r in group if r["slots"] is not None]
             mean = {
                 "set": name, "method": method, "seeds": len(group), "intent": round(statistics.mean(intents), 2),
-                "intent_range": [min(intents), max(intents)],
-                "slots": round(statistics.mean(slots), 2) if slots else None,
-                "train_s": round(statistics.mean(r["train_s"] for r in group), 1),
+                "intent_range": [min(intents), max(intents)], "slots": _mean(group, "slots"),
+                "exact": _mean(group, "exact"), "sts": _mean(group, "sts"), "cosine": _mean(group, "cosine", 4),
+                "trainable": group[0].get("trainable"), "train_s": _mean(group, "train_s", 1),
             }  # fmt: skip
             if "rare_recall" in group[0]:
                 mean["rare_recall"] = group[0]["rare_recall"]
+            if "macro_f1" in group[0]:
+                mean["macro_f1"] = _mean(group, "macro_f1")
             means.append(mean)
             spread = f" ({min(intents):.1f}–{max(intents):.1f})" if len(group) > 1 else ""
-            slot_text = f"{mean['slots']:.2f}" if mean["slots"] is not None else "–"
             rare = ", ".join(f"{k} {v:.1f}" for k, v in mean.get("rare_recall", {}).items()) or "–"
+            cells = [f"{mean[key]:.2f}" if mean[key] is not None else "–" for key in ("slots", "exact", "sts")]
+            cosine = f"{mean['cosine']:.3f}" if mean["cosine"] is not None else "–"
+            trainable = f"{mean['trainable']:,}" if mean["trainable"] else "–"
             lines.append(
-                f"| {name} | {method} | {len(group)} | {mean['intent']:.2f}{spread} | {slot_text} | "
-                f"{mean['train_s']:.0f} | {rare} |"
+                f"| {name} | {method} | {len(group)} | {mean['intent']:.2f}{spread} | {' | '.join(cells)} | "
+                f"{cosine} | {trainable} | {mean['train_s']:.0f} | {rare} |"
             )
     return "\n".join(lines), means
 
@@ -228,15 +340,19 @@ def main() -> None:
     try:
         for name in sets:
             for seed in [0] if name == "imbalanced" else seeds:
-                rows, rare = sample_rows(train["label"], name, seed)
                 data = root / f"{name}-seed{seed}" / "data"
-                if not data.exists():
+                shutil.rmtree(data, ignore_errors=True)
+                if name == "longtail":
+                    rows, rare = list(range(sum(LONG_TAIL))), []
+                    write_long_tail_set(snips, seed, data)
+                else:
+                    rows, rare = sample_rows(train["label"], name, seed)
                     write_set(snips, train, rows, data)
                 for method in methods:
                     output = root / f"{name}-seed{seed}" / method
                     shutil.rmtree(output, ignore_errors=True)
                     record = {"set": name, "seed": seed, "method": method, "train_rows": len(rows)}
-                    record |= run_method(method, data, output, seed, rare, extra)
+                    record |= run_method(method, data, output, seed, rare, extra, long_tail=name == "longtail")
                     records.append(record)
                     print(json.dumps(record), file=sys.stderr, flush=True)
     finally:
