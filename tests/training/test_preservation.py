@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from stmtl.training.preservation import TEACHER, EmbeddingPreservation
@@ -75,3 +76,25 @@ def test_distillation_turns_encoder_dropout_off(tiny_backbone, tmp_path) -> None
     explicit = toy_config(tmp_path / "explicit", tiny_backbone, preserve_embeddings=1.0, encoder_dropout=0.2)
     trainer = setup(explicit)
     assert _dropouts(trainer.unwrapped[0]) == {0.2}
+
+
+def test_preservation_large_corpus_embeds_each_batch_as_the_cache_would(tiny_backbone, tmp_path) -> None:
+    cached = setup(toy_config(tmp_path / "cached", tiny_backbone, preserve_embeddings=1.0))
+    lazy = setup(toy_config(tmp_path / "lazy", tiny_backbone, preserve_embeddings=1.0))
+    lazy.preservation = EmbeddingPreservation("distill", 1.0, cached_rows=0)
+    stream = lazy.streams[0]
+    stream.dataset = stream.dataset.remove_columns(TEACHER)
+    lazy.preservation.prepare(lazy.unwrapped, lazy.streams)
+    assert TEACHER not in stream.dataset.column_names and lazy.preservation.teacher_passes == 0
+    rows = stream.rows(slice(0, 8))
+    expected = torch.tensor(cached.streams[0].rows(slice(0, 8))[TEACHER])
+    assert torch.allclose(lazy.preservation.teacher_embeddings(rows, torch.device("cpu")), expected, atol=1e-5)
+    with torch.no_grad():  # the student moves; the frozen teacher copy must not
+        for p in lazy.unwrapped[0].parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    assert torch.allclose(lazy.preservation.teacher_embeddings(rows, torch.device("cpu")), expected, atol=1e-5)
+    _, features, _ = lazy._losses(stream, rows)
+    cached_rows = {**rows, TEACHER: expected.tolist()}
+    penalty = lazy.preservation.loss(features, rows)
+    assert penalty.item() > 0 and penalty.item() == pytest.approx(lazy.preservation.loss(features, cached_rows).item(),
+                                                                  abs=1e-5)  # fmt: skip
