@@ -181,15 +181,10 @@ def _run_lines(run: dict[str, Any]) -> list[str]:
     steps, planned = run.get("steps"), run.get("planned_steps")
     line = f"Trained {steps:,} optimizer steps" if isinstance(steps, int) else "Trained"
     if isinstance(run.get("epochs"), (int, float)):
-        line += f" ({run['epochs']:g} epochs"
-        line += (
-            f" of the {run['planned_epochs']:g} planned)"
-            if isinstance(run.get("planned_epochs"), (int, float))
-            else ")"
-        )
-    if isinstance(planned, int) and isinstance(steps, int) and steps < planned:
-        line += f"; {planned:,} steps were planned"
-        line += ", stopped early: dev scores stopped improving" if run.get("stopped_early") else ""
+        line += f" ({run['epochs']:g} epochs)"
+    if isinstance(planned, int) and isinstance(steps, int):
+        line += f" of the {planned:,} planned"
+        line += "; stopped early: dev scores stopped improving" if run.get("stopped_early") else ""
     lines = [line + "."]
     if (kept := _kept_step(run)) is not None:
         lines.append(f"Weights kept: {kept}, the best dev score of the run.")

@@ -90,7 +90,7 @@ def test_model_card_states_the_steps_and_epochs_run_not_the_budget(model, tmp_pa
     card = render_model_card(model)
     training = card[card.index("## Training\n") :]
     assert (
-        "Trained 900 optimizer steps (30 epochs of the 80 planned); 2,400 steps were planned, stopped early"
+        "Trained 900 optimizer steps (30 epochs) of the 2,400 planned; stopped early: dev scores stopped improving."
         in training
     )
     assert "Weights kept: step 600, the best dev score of the run." in training
@@ -133,3 +133,18 @@ def test_model_card_states_every_calibrated_setting(tiny_backbone) -> None:
     )
     model.card_info = {}  # no run recorded: the settings in effect, read from the heads, are still stated
     assert "prior weight τ = 0.35" in render_model_card(model) and "chosen on dev" not in render_model_card(model)
+
+
+def test_trained_model_card_states_the_run(tiny_backbone, tmp_path) -> None:
+    from stmtl.training.run import train
+    from tests.helpers import toy_config
+
+    # 25 epochs of 4 batches planned, 6 steps allowed: the card says what ran, and the training config the plan.
+    model, results = train(toy_config(tmp_path / "run", tiny_backbone, max_steps=6, eval_every=3))
+    run = model.card_info["run"]
+    assert (run["steps"], run["planned_steps"], run["epochs"], run["planned_epochs"]) == (6, 6, 1.5, 25)
+    assert run["best_step"] in (3, 6) and run["calibration"] == results["calibration"]
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert "Trained 6 optimizer steps (1.5 epochs) of the 6 planned." in card
+    assert f"Weights kept: step {run['best_step']}" in card and '"epochs": 25' in card
+    assert "prior weight τ = " in card  # the intent head's calibrated setting

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 from collections import Counter
 from dataclasses import fields
@@ -28,6 +29,8 @@ from stmtl.data.check_report import RARE_BELOW, DataReport, SourceReport, TaskRe
 from stmtl.data.errors import DataError
 from stmtl.data.sources import DELIMITED_SUFFIXES, JSONL_SUFFIXES, read_task_data
 from stmtl.data.tag_schemes import recorded_conversion
+
+logger = logging.getLogger(__name__)
 
 PERCENTILES = (50, 90, 95, 99)
 """Length percentiles reported, in word pieces."""
@@ -142,7 +145,8 @@ def check_tasks(
             _label_findings(report, entry, cls, train_data, rare_below)
             for split in ("dev", "test"):
                 if readable.get(split) is not None:
-                    _split_findings(report, entry, split, train_data, readable[split])
+                    same = _same_data(task[split], task["train"])
+                    _split_findings(report, entry, split, train_data, readable[split], same)
     _source_findings(report)
     if lengths and any(entry.rows for entry in report.sources):
         _measure_lengths(report, data, tasks, backbone, max_seq_length)
@@ -180,6 +184,13 @@ def _sources(tasks: list[dict[str, Any]], split: str) -> list[tuple[Any, list[st
         else:
             found.append((source, [task["name"]]))
     return found
+
+
+def _same_data(source: Any, train: Any) -> bool:
+    # The very training data: the same dataset object or file (a joint folder's splits share its path only).
+    if _is_path(source) and _is_path(train):
+        return not os.path.isdir(source) and os.fspath(source) == os.fspath(train)
+    return source is train
 
 
 def _is_path(source: Any) -> bool:
@@ -262,7 +273,9 @@ def _label_findings(report: DataReport, entry: TaskReport, cls: type, train: Any
         )
 
 
-def _split_findings(report: DataReport, entry: TaskReport, split: str, train: Any, other: Any) -> None:
+def _split_findings(
+    report: DataReport, entry: TaskReport, split: str, train: Any, other: Any, same: bool = False
+) -> None:
     # Labels of dev/test that training lacks, and dev/test texts that occur in training.
     known = set(entry.label_counts.get("train", {}))
     unseen = {label: n for label, n in entry.label_counts.get(split, {}).items() if label not in known}
@@ -274,9 +287,11 @@ def _split_findings(report: DataReport, entry: TaskReport, split: str, train: An
             f"and which count as wrong: {shown}"
         )
     source, train_source = entry.sources[split], entry.sources["train"]
-    if source == train_source and source != "<dataset>" and not os.path.isdir(source):
-        report.warnings.append(f"task {entry.name!r}: the {split} data is the training file itself ({source})")
-        return  # a joint folder's splits share its path but not their rows: those are compared below
+    if same:  # a joint folder's splits share its path but not their rows: those are compared below
+        warning = f"the {split} data is the training data itself ({source}): its scores overstate unseen text"
+        if warning not in report.warnings:
+            report.warnings.append(warning)
+        return
     train_texts = {_normal(text) for text in train["text"]}
     both = [text for text in other["text"] if _normal(text) in train_texts]
     if both:
@@ -365,3 +380,19 @@ def load_tokenizer(backbone: str | None = None) -> tuple[Any, int, str]:
     if not isinstance(length, int):
         length = min(int(tokenizer.model_max_length), 512)
     return tokenizer, length, DEFAULT_BACKBONE_ID if backbone is None else os.fspath(backbone)
+
+
+def warn_data_findings(tasks: list[Any]) -> DataReport:
+    """Log the warnings :func:`check_tasks` finds in a run's data (lengths aside: training counts its own cut
+    texts), as ``train`` does before any work; its errors are left to the readers and heads, which raise them.
+
+    Args:
+        tasks: The run's ``TaskConfig`` values.
+
+    Returns:
+        The report.
+    """
+    report = check_tasks(tasks, lengths=False)
+    for warning in report.warnings:
+        logger.warning(warning)
+    return report

@@ -19,11 +19,13 @@ from stmtl.backbone import saved_task_parts
 from stmtl.builder import build
 from stmtl.config import ConfigError, TaskConfig, TrainConfig
 from stmtl.data import read_task_data
+from stmtl.data.check import warn_data_findings
 from stmtl.evaluation import EvalSet, headline
 from stmtl.features import TRAIN_COLUMNS, encode_dataset
 from stmtl.heads import HEAD_TYPES, TaskHead
 from stmtl.jsonio import write_json
 from stmtl.model import MultiTaskSentenceTransformer
+from stmtl.model_card import run_summary
 from stmtl.position_limit import check_max_seq_length, loaded_position_limit, position_limit
 from stmtl.training.checkpoint import checkpoint_path, save_model_into_run
 from stmtl.training.drift import check_sts_file, describe, measure_run_drift
@@ -156,6 +158,8 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
         project_dir=config.output_dir,
     )
     set_seed(config.seed)
+    if accelerator.is_main_process and not config.streaming:
+        warn_data_findings(config.tasks)  # what `stmtl check-data` warns about, before any work
     train_groups = group_by_source(config.tasks, "train", config.mode == "joint")
     raw_train = {}
     for group in train_groups:
@@ -326,6 +330,9 @@ def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSenten
         "example_texts": dev_sets[0].dataset[:3]["text"] if dev_sets else [],
         "metrics": {"dev": results["dev"], "test": results["test"]},
         "warnings": warnings,
+        "run": run_summary(
+            state, trainer.epoch_lengths, trainer.resolved_config().epochs, trainer.total_steps, calibration
+        ),
     }
     if accelerator.is_main_process:
         drift, split = measure_run_drift(config, model, dev_sets, test_sets)

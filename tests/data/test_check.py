@@ -139,7 +139,9 @@ def test_check_data_joint_folder_brings_its_splits(tmp_path, tiny_backbone) -> N
 def test_check_data_warns_when_dev_is_the_training_file(sample, tiny_backbone) -> None:
     train, _ = sample
     report = check_data(train, train, backbone=tiny_backbone)
-    assert any("the dev data is the training file itself" in warning for warning in report.warnings)
+    assert [warning for warning in report.warnings if "itself" in warning] == [
+        f"the dev data is the training data itself ({train}): its scores overstate unseen text"
+    ]
 
 
 def test_check_data_reads_a_config(sample, tmp_path, tiny_backbone) -> None:
@@ -185,3 +187,16 @@ def test_check_tasks_takes_a_runs_task_configs_as_train_would(sample) -> None:
     assert [source.source for source in report.sources] == [train, "<dataset>", dev]
     assert report.tasks[1].label_counts == {"train": {"x": 1, "y": 1}} and tasks[1].train is memory
     assert report.exit_code == 0 and any("Play (1)" in warning for warning in report.warnings)
+
+
+def test_train_logs_the_check_data_warnings_first(tiny_backbone, tmp_path, caplog) -> None:
+    import logging
+
+    from stmtl.training.run import train
+    from tests.helpers import toy_config
+
+    with caplog.at_level(logging.WARNING, logger="stmtl.data.check"):
+        train(toy_config(tmp_path, tiny_backbone, max_steps=1, eval_every=1))
+    warnings = [record.getMessage() for record in caplog.records if record.name == "stmtl.data.check"]
+    assert "the dev data is the training data itself (<dataset>): its scores overstate unseen text" in warnings
+    assert any("task 'intent': 4 rare label(s) with fewer than 5 training examples" in w for w in warnings)
