@@ -50,9 +50,11 @@ def train_model(
     """
     from datasets import Dataset
 
-    # 1. Made-up data: one request carries both labels, so both tasks share each batch ("joint" mode).
-    train = Dataset.from_list(assistant_rows(rows, seed=2 * seed))
-    dev = Dataset.from_list(assistant_rows(rows // 4, seed=2 * seed + 1))
+    # 1. Made-up data: one request carries both labels, so both tasks share each batch ("joint" mode). Dev requests
+    # are other requests than the training ones, so dev scores are those of unseen text.
+    train_rows = assistant_rows(rows, seed=2 * seed)
+    dev_rows = assistant_rows(rows // 4, seed=2 * seed + 1, exclude={row["text"] for row in train_rows})
+    train, dev = Dataset.from_list(train_rows), Dataset.from_list(dev_rows)
     tasks = [
         stmtl.TaskConfig("intent", "sentence", train=train, dev=dev),  # column "label"
         stmtl.TaskConfig("slots", "token", train=train, dev=dev),  # columns "tokens", "tags"

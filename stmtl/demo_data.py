@@ -15,6 +15,7 @@ test of whether training worked.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,20 +160,32 @@ def _fill(template: str, values: dict[str, list[str]], rng: random.Random) -> tu
     return tokens, tags
 
 
-def assistant_rows(count: int, seed: int = 0) -> list[dict[str, Any]]:
-    """``count`` requests with intent and slots: ``{"text", "label", "tokens", "tags"}``, intents in turn.
+def assistant_rows(count: int, seed: int = 0, exclude: Collection[str] = ()) -> list[dict[str, Any]]:
+    """``count`` distinct requests with intent and slots: ``{"text", "label", "tokens", "tags"}``, intents in turn.
 
     Args:
         count: Number of rows.
         seed: Seed of the random choice of templates and slot values.
+        exclude: Texts not to produce (e.g. the training rows, when generating dev rows).
+
+    Raises:
+        ValueError: If the templates cannot give ``count`` distinct texts outside ``exclude``.
     """
     rng = random.Random(seed)
     intents = sorted(INTENT_TEMPLATES)
-    rows = []
-    for index in range(count):
-        intent = intents[index % len(intents)]
+    seen = set(exclude)
+    rows: list[dict[str, Any]] = []
+    for _ in range(100 * count):
+        if len(rows) == count:
+            break
+        intent = intents[len(rows) % len(intents)]
         tokens, tags = _fill(rng.choice(INTENT_TEMPLATES[intent]), SLOT_VALUES, rng)
-        rows.append({"text": " ".join(tokens), "label": intent, "tokens": tokens, "tags": tags})
+        text = " ".join(tokens)
+        if text not in seen:
+            seen.add(text)
+            rows.append({"text": text, "label": intent, "tokens": tokens, "tags": tags})
+    if len(rows) < count:
+        raise ValueError(f"the templates gave {len(rows)} distinct requests, not {count}")
     return rows
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from stmtl.bio import validate_tag
 from stmtl.demo_data import (
     INTENT_TEMPLATES,
@@ -28,7 +30,7 @@ def test_demo_data_rows_are_deterministic_and_consistent() -> None:
 
 
 def test_demo_data_unseen_requests_are_never_generated_and_use_new_values() -> None:
-    generated = {row["text"] for row in assistant_rows(5_000, seed=0)}
+    generated = {row["text"] for row in assistant_rows(2_000, seed=0)}
     known = {value for values in SLOT_VALUES.values() for value in values}
     for item in UNSEEN:
         assert item.text not in generated
@@ -63,3 +65,12 @@ def test_demo_data_answer_scores_take_predict_scores_and_zero_for_a_miss() -> No
     assert scores[0] == {"intent": 0.95, "entities": {"7 am": 0.8, "on friday": 0.7}, "min": 0.7}
     assert scores[1]["entities"]["on friday"] == 0.0 and scores[1]["min"] == 0.0
     assert scores[2]["intent"] == 0.0
+
+
+def test_demo_data_rows_are_distinct_and_keep_out_excluded_texts() -> None:
+    train = assistant_rows(320, seed=0)
+    assert len({row["text"] for row in train}) == 320
+    dev = assistant_rows(80, seed=1, exclude={row["text"] for row in train})
+    assert not {row["text"] for row in dev} & {row["text"] for row in train}
+    with pytest.raises(ValueError, match="distinct requests"):
+        assistant_rows(4_000)  # more than the alarm templates can give a quarter of
