@@ -10,7 +10,6 @@ words and spans, so it takes strings only (:func:`check_texts`).
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -19,12 +18,12 @@ import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
+from stmtl.decoding.windows import SORT_WINDOW_BATCHES, check_unicode
+from stmtl.decoding.windows import check_texts as check_texts  # predict's check, shared with the ONNX runner
+
 if TYPE_CHECKING:
     from stmtl.model import MultiTaskSentenceTransformer
 
-SORT_WINDOW_BATCHES = 16
-"""``predict`` and ``encode`` of an iterator read this many batches of texts at a time."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _NEVER_INPUTS = (type(None), bool, int, float, complex, bytes, bytearray)
 _ENCODE = inspect.signature(SentenceTransformer.encode)
 
@@ -63,23 +62,7 @@ def check_inputs(items: Iterable[Any], name: str, offset: int = 0) -> None:
             if isinstance(part, _NEVER_INPUTS):
                 raise TypeError(f"{name}[{offset + index}] is {type(part).__name__}, expected str (or a pair of str)")
             if isinstance(part, str):
-                _check_unicode(part, f"{name}[{offset + index}]")
-
-
-def check_texts(items: Iterable[Any], name: str, offset: int = 0) -> None:
-    """Raise ``TypeError`` naming the first non-string item, ``ValueError`` the first with a lone surrogate."""
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise TypeError(f"{name}[{offset + index}] is {type(item).__name__}, expected str")
-        _check_unicode(item, f"{name}[{offset + index}]")
-
-
-def _check_unicode(text: str, where: str) -> None:
-    if match := _SURROGATE.search(text):
-        raise ValueError(
-            f"{where} is not valid Unicode: lone surrogate {match.group()!r} at character {match.start()} "
-            "(decode input with errors='replace' or fix it)"
-        )
+                check_unicode(part, f"{name}[{offset + index}]")
 
 
 def encode_in_windows(model: MultiTaskSentenceTransformer, call: dict[str, Any]) -> Any:

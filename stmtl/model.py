@@ -8,12 +8,10 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from contextvars import ContextVar
-from itertools import islice
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.util import batch_to_device
@@ -22,17 +20,11 @@ from tqdm.auto import tqdm
 
 import stmtl
 from stmtl.adapters import ADAPTER_FOLDER, AdapterConfig, TaskAdapter, read_adapter_config
-from stmtl.alignment import first_pieces, piece_word_ids, split_words
 from stmtl.atomic import atomic_folder
-from stmtl.encoding import (
-    SORT_WINDOW_BATCHES,
-    as_batch,
-    check_inputs,
-    check_texts,
-    encode_arguments,
-    encode_in_windows,
-)
-from stmtl.heads import TaskHead, TextBatch
+from stmtl.decoding.text_batch import build_text_batch
+from stmtl.decoding.windows import check_predict_arguments, iter_in_windows
+from stmtl.encoding import as_batch, check_inputs, encode_arguments, encode_in_windows
+from stmtl.heads import TaskHead
 from stmtl.hub import is_hub_id, repo_id, resolve_model_path
 from stmtl.model_card import render_model_card
 from stmtl.model_files import check_model_folder
@@ -252,52 +244,34 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
 
         Memory stays flat for any number of texts: only ``batch_size * 16`` texts are held at a time.
         """
-        if isinstance(texts, str):
-            raise TypeError("texts must be an iterable of strings, not a single string: wrap it in a list")
-        if batch_size <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        check_predict_arguments(texts, batch_size)
         if show_progress_bar is None:
             show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
         total = len(texts) if hasattr(texts, "__len__") else None
-        truncated = 0
+        truncated = [0]
+
+        def run_batch(batch: list[str]) -> list[dict[str, Any]]:
+            results, batch_truncated = self._predict_batch(batch, output_embedding)
+            truncated[0] += batch_truncated
+            return results
+
         self.eval()
-        iterator = iter(texts)
-        offset = 0
         with tqdm(total=total, desc="Predicting", unit="text", disable=not show_progress_bar) as bar:
-            while window := list(islice(iterator, batch_size * SORT_WINDOW_BATCHES)):
-                check_texts(window, "texts", offset)
-                order = np.argsort([-len(text) for text in window], kind="stable")
-                results: list[dict[str, Any] | None] = [None] * len(window)
-                for start in range(0, len(window), batch_size):
-                    indices = order[start : start + batch_size]
-                    batch_results, batch_truncated = self._predict_batch(
-                        [window[i] for i in indices], output_embedding
-                    )
-                    truncated += batch_truncated
-                    for index, result in zip(indices, batch_results):
-                        results[index] = result
-                    bar.update(len(indices))
-                offset += len(window)
-                yield from results
-        if truncated:
+            yield from iter_in_windows(texts, batch_size, run_batch, bar.update)
+        if truncated[0]:
             logger.warning(
-                f"{truncated} text(s) exceeded max_seq_length={self.max_seq_length} tokens and were truncated; "
+                f"{truncated[0]} text(s) exceeded max_seq_length={self.max_seq_length} tokens and were truncated; "
                 "words past the limit get no entities"
             )
 
     @torch.inference_mode()
     def _predict_batch(self, texts: list[str], output_embedding: bool) -> tuple[list[dict[str, Any]], int]:
-        """Tokenize with offsets, run all modules once, decode every head. Returns results and #truncated."""
+        """Tokenize with offsets, run all modules once, decode every head (:mod:`stmtl.decoding`, as the ONNX runner
+        does). Returns results and #truncated."""
         features = self.preprocess(texts, processing_kwargs={"text": {"return_offsets_mapping": True}})
         offsets = features.pop("offset_mapping").tolist()  # (batch, seq, 2)
-        word_spans = [split_words(text) for text in texts]
-        word_ids = [piece_word_ids(piece_offsets, spans) for piece_offsets, spans in zip(offsets, word_spans)]
         lengths = features["attention_mask"].sum(dim=1).tolist()
-        truncated = sum(
-            1
-            for length, piece_offsets, spans in zip(lengths, offsets, word_spans)
-            if spans and length >= (self.max_seq_length or 0) and spans[-1][1] > max(end for _, end in piece_offsets)
-        )
+        batch, truncated = build_text_batch(texts, offsets, lengths, self.max_seq_length)
         features = batch_to_device(features, self.device)
         adapter = self._task_adapter
         with adapter.lock if adapter is not None else nullcontext():
@@ -308,8 +282,6 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
                     for module in self.shared_modules:
                         source = module(source)
                     out["sentence_embedding"] = source["sentence_embedding"]
-        positions = [first_pieces(ids, len(spans)) for ids, spans in zip(word_ids, word_spans)]
-        batch = TextBatch(texts=texts, word_spans=word_spans, first_pieces=positions)
         decoded = {task: head.decode(out, batch) for task, head in self.heads.items()}
         results = [{task: decoded[task][row] for task in decoded} for row in range(len(texts))]
         if output_embedding:

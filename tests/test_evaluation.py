@@ -9,7 +9,7 @@ import pytest
 import torch
 from datasets import Dataset
 
-import stmtl.heads.token_classification as token_module
+import stmtl.decoding.token as token_module
 from stmtl.alignment import split_words
 from stmtl.bio import entities_to_tags
 from stmtl.evaluation import EvalSet, evaluate_model, predict_encoded

@@ -196,14 +196,14 @@ def timed(call: Callable[[], Any], device: str) -> float:
 
 def unsorted_predict(model: Any, texts: list[str], batch_size: int) -> Any:
     """``predict`` with length sorting off (each batch in input order), to measure what sorting gains."""
-    import stmtl.model
+    from stmtl.decoding import windows
 
-    saved = stmtl.model.SORT_WINDOW_BATCHES
-    stmtl.model.SORT_WINDOW_BATCHES = 1  # a window of one batch: nothing to sort across batches
+    saved = windows.SORT_WINDOW_BATCHES
+    windows.SORT_WINDOW_BATCHES = 1  # a window of one batch: nothing to sort across batches
     try:
         return model.predict(texts, batch_size, show_progress_bar=False, output_embedding=True)
     finally:
-        stmtl.model.SORT_WINDOW_BATCHES = saved
+        windows.SORT_WINDOW_BATCHES = saved
 
 
 def main() -> None:

@@ -10,7 +10,8 @@ that data encoding, training, evaluation and ``predict`` never ask which kind of
 
 * data: :attr:`label_columns`, :meth:`labels_from_data`, :meth:`encode_targets`, :meth:`collate_targets`;
 * training: :meth:`loss`;
-* inference: :meth:`decode` (used by ``predict`` and by evaluation alike);
+* inference: :meth:`decode` (used by ``predict`` and by evaluation alike), through the torch-free :attr:`decoder`
+  that the ONNX runner uses too;
 * scoring: :meth:`reference`, :meth:`scored_form`, :meth:`score`, :attr:`metric_keys`, :attr:`selection_key`;
 * dev-time settings: :meth:`calibrate`; plots: :meth:`plot`.
 """
@@ -21,7 +22,6 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -30,6 +30,7 @@ from safetensors import SafetensorError
 from sentence_transformers.base.modules import Module
 from torch import nn
 
+from stmtl.decoding.text_batch import TextBatch
 from stmtl.heads.validation import HeadConfigError, check_head_config
 from stmtl.metrics.unknown_labels import warn_unknown_labels
 
@@ -42,22 +43,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 WEIGHTS_FILE = "model.safetensors"
-
-
-@dataclass
-class TextBatch:
-    """Where the words of a tokenized batch are, for decoders that work per word or return spans.
-
-    Attributes:
-        texts: The texts as tokenized.
-        word_spans: Per text, ``(start, end)`` of every word.
-        first_pieces: Per text, the piece position of every word's first piece (``None`` for a word cut by
-            truncation).
-    """
-
-    texts: list[str]
-    word_spans: list[list[tuple[int, int]]]
-    first_pieces: list[list[int | None]]
 
 
 class TaskHead(Module):
@@ -204,9 +189,23 @@ class TaskHead(Module):
 
     # Inference and scoring -------------------------------------------------------------------------------------
 
+    @property
+    def decoder(self) -> Any:
+        """The torch-free decoder of this head's kind with its current config (labels and decision settings), from
+        :mod:`stmtl.decoding`: the same code decodes the ONNX runner's logits."""
+        from stmtl.decoding import decoder_for
+
+        return decoder_for(self.kind, self.get_config_dict())
+
     def decode(self, features: dict[str, Any], batch: TextBatch) -> list[Any]:
-        """Turn this head's logits for a batch into one ``predict`` result per text."""
-        raise NotImplementedError
+        """Turn this head's logits for a batch into one ``predict`` result per text, with :attr:`decoder`.
+
+        The logits are read as float32 NumPy arrays; the decoder's math runs in float64 (see
+        :mod:`stmtl.decoding`): a sentence head gives ``{"label", "score"}`` per text, a token head a list of
+        entities ``{"label", "start", "end", "text", "score"}``, a multi-label head a list of ``{"label", "score"}``.
+        """
+        logits = features[self.logits_key].detach().float().cpu().numpy()
+        return self.decoder.decode(logits, batch)
 
     def reference(self, row: dict[str, Any]) -> Any:
         """The gold value of a data row, in the form :meth:`score` compares."""

@@ -9,7 +9,7 @@ import pyarrow as pa
 import torch
 from torch import nn
 
-from stmtl.heads.base import TaskHead, TextBatch
+from stmtl.heads.base import TaskHead
 from stmtl.heads.validation import HeadConfigError, check_threshold
 
 if TYPE_CHECKING:
@@ -89,19 +89,6 @@ class MultiLabelClassificationHead(TaskHead):
         targets = targets * (1.0 - label_smoothing) + 0.5 * label_smoothing
         return nn.functional.binary_cross_entropy_with_logits(logits, targets)
 
-    def decode(self, features: dict[str, Any], batch: TextBatch) -> list[list[dict[str, Any]]]:
-        """The labels at or above the threshold, most probable first.
-
-        Returns:
-            Per text, ``[{"label": str, "score": float}, ...]`` (possibly empty).
-        """
-        probabilities = features[self.logits_key].float().sigmoid().tolist()  # (batch, num_labels)
-        results = []
-        for row in probabilities:
-            chosen = [(p, i) for i, p in enumerate(row) if p >= self.threshold]
-            results.append([{"label": self.labels[i], "score": p} for p, i in sorted(chosen, reverse=True)])
-        return results
-
     def reference(self, row: dict[str, Any]) -> list[str]:
         return sorted(row["labels"])
 
@@ -121,7 +108,8 @@ class MultiLabelClassificationHead(TaskHead):
         if len(dataset) == 0:
             return None
         logits = model.encode(list(dataset["text"]), output_value=self.logits_key, show_progress_bar=False)
-        probabilities = torch.stack([row.float().cpu() for row in logits]).sigmoid().numpy()  # (n, num_labels)
+        logits = np.stack([row.float().cpu().numpy() for row in logits])  # (n, num_labels)
+        probabilities = self.decoder.probabilities(logits)
         gold = np.zeros_like(probabilities, dtype=bool)
         for row, labels in enumerate(dataset["labels"]):
             gold[row, [self.label_ids[label] for label in labels if label in self.label_ids]] = True

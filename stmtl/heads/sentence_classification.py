@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from stmtl.alignment import IGNORE_INDEX
-from stmtl.heads.base import TaskHead, TextBatch
+from stmtl.heads.base import TaskHead
 from stmtl.heads.validation import HeadConfigError, check_prior, check_prior_weight
 
 if TYPE_CHECKING:
@@ -147,31 +147,21 @@ class SentenceClassificationHead(TaskHead):
     def collate_targets(self, targets: list[int], seq_len: int) -> torch.Tensor:
         return torch.tensor(targets, dtype=torch.long)  # (batch,)
 
-    def decision_logits(self, logits: torch.Tensor, prior_weight: float | None = None) -> torch.Tensor:
+    def decision_logits(
+        self, logits: torch.Tensor | np.ndarray, prior_weight: float | None = None
+    ) -> torch.Tensor | np.ndarray:
         """``logits + τ * log(prior)``, the scores ``predict`` ranks labels by (the logits as they are for τ = 0).
 
+        Computed in float64 by the head's :attr:`decoder` (:class:`stmtl.decoding.sentence.SentenceDecoder`), the
+        rule every backend's ``predict`` applies.
+
         Args:
-            logits: ``(batch, num_labels)``.
+            logits: ``(batch, num_labels)``, a tensor (a float64 CPU tensor comes back) or an array.
             prior_weight: τ; the head's own :attr:`prior_weight` by default.
         """
-        weight = self.prior_weight if prior_weight is None else prior_weight
-        if self.prior is None or weight == 0:
-            return logits
-        return logits + weight * self.log_prior.to(logits.device)
-
-    def decode(self, features: dict[str, Any], batch: TextBatch) -> list[dict[str, Any]]:
-        """Label and softmax probability per text, from the prior-weighted logits (:meth:`decision_logits`).
-
-        Returns:
-            ``[{"label": str, "score": float}, ...]``, one per text.
-        """
-        logits = self.decision_logits(features[self.logits_key].float())  # (batch, num_labels)
-        probabilities = logits.softmax(dim=-1)
-        scores, indices = probabilities.max(dim=-1)
-        return [
-            {"label": self.labels[index], "score": float(score)}
-            for score, index in zip(scores.tolist(), indices.tolist())
-        ]
+        if isinstance(logits, torch.Tensor):
+            return torch.from_numpy(self.decision_logits(logits.detach().float().cpu().numpy(), prior_weight))
+        return self.decoder.decision_logits(logits, prior_weight)
 
     def reference(self, row: dict[str, Any]) -> str:
         return row["label"]
@@ -210,11 +200,12 @@ class SentenceClassificationHead(TaskHead):
         if self.prior is None or len(dataset) == 0:
             return None
         logits = model.encode(list(dataset["text"]), output_value=self.logits_key, show_progress_bar=False)
-        logits = torch.stack([row.float().cpu() for row in logits])  # (n, num_labels)
+        logits = np.stack([row.float().cpu().numpy() for row in logits])  # (n, num_labels)
         gold = np.array([self.label_ids.get(label, -1) for label in dataset["label"]])
+        decoder = self.decoder
 
         def scores(weight: float) -> tuple[float, float]:
-            predicted = self.decision_logits(logits, weight).argmax(dim=-1).numpy()
+            predicted = decoder.decision_logits(logits, weight).argmax(axis=-1)
             recalls = [float((predicted[gold == i] == i).mean()) for i in np.unique(gold[gold >= 0])]
             return float((predicted == gold).mean()), float(np.mean(recalls)) if recalls else 0.0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -10,8 +9,8 @@ import pyarrow as pa
 import torch
 
 from stmtl.alignment import IGNORE_INDEX
-from stmtl.bio import check_iob2_labels, constrained_tags, decode_entities, entities_to_tags, iob2_transitions
-from stmtl.heads.base import TaskHead, TextBatch
+from stmtl.bio import check_iob2_labels, entities_to_tags
+from stmtl.heads.base import TaskHead
 
 if TYPE_CHECKING:
     import datasets
@@ -33,6 +32,9 @@ class TokenClassificationHead(TaskHead):
           contain ``O``.
         * Each word is tagged from its first piece; later pieces are ignored in the loss and at decoding, so a
           word counts once however the tokenizer splits it.
+        * Decoding (:class:`stmtl.decoding.token.TokenDecoder`): a Viterbi pass over the words' log-probabilities
+          picks the most probable tag sequence in which every ``I-X`` continues an ``X`` entity, and the words'
+          tags become entities with character offsets; words cut by truncation are tagged ``O``.
         * A single linear layer with dropout 0.1 by default, as BERT's token-classification head.
         * Scored on the entities ``predict`` returns (after its repair of a stray ``I-X``), turned back into
           word tags, with seqeval in strict IOB2 mode; the best model is selected on dev entity F1.
@@ -78,34 +80,6 @@ class TokenClassificationHead(TaskHead):
     def collate_targets(self, targets: list[list[int]], seq_len: int) -> torch.Tensor:
         padded = [row + [IGNORE_INDEX] * (seq_len - len(row)) for row in targets]
         return torch.tensor(padded, dtype=torch.long)  # (batch, seq)
-
-    def decode(self, features: dict[str, Any], batch: TextBatch) -> list[list[dict[str, Any]]]:
-        """Entities with character offsets per text, from the most probable well-formed IOB2 tag sequence.
-
-        Each word is read at its first piece; a Viterbi pass over the words' log-probabilities picks the best
-        sequence in which every ``I-X`` continues an ``X`` entity (:func:`stmtl.bio.constrained_tags`), instead of
-        repairing a per-word argmax afterwards. Words without a piece (cut by truncation) are tagged ``O``.
-
-        Returns:
-            Per text, a list of ``{"label", "start", "end", "text", "score"}``; a score is the probability of the
-            word's chosen tag, averaged over the entity's words.
-        """
-        log_probs = features[self.logits_key].float().log_softmax(dim=-1).cpu().numpy()  # (batch, seq, num_labels)
-        allowed, start = self._transitions
-        results = []
-        for row, (text, spans, positions) in enumerate(zip(batch.texts, batch.word_spans, batch.first_pieces)):
-            kept = [word for word, p in enumerate(positions) if p is not None]
-            word_log_probs = log_probs[row, [positions[word] for word in kept]]  # (kept words, num_labels)
-            path = constrained_tags(word_log_probs, allowed, start)
-            tags, tag_scores = ["O"] * len(positions), [1.0] * len(positions)
-            for word, index, scores in zip(kept, path, word_log_probs):
-                tags[word], tag_scores[word] = self.labels[index], float(np.exp(scores[index]))
-            results.append(decode_entities(text, spans, tags, tag_scores))
-        return results
-
-    @functools.cached_property
-    def _transitions(self) -> tuple[np.ndarray, np.ndarray]:
-        return iob2_transitions(self.labels)
 
     def reference(self, row: dict[str, Any]) -> list[str]:
         return list(row["tags"])

@@ -122,8 +122,10 @@ def _long_tail_head() -> SentenceClassificationHead:
 def test_sentence_head_prior_weight_zero_decodes_the_plain_logits() -> None:
     head = _long_tail_head()
     logits = torch.randn(20, 2)
-    plain = [{"label": head.labels[i], "score": float(p)} for p, i in zip(*logits.softmax(-1).max(-1))]
-    assert head.decode({"intent_logits": logits}, batch=None) == plain  # τ = 0: exactly the logits' argmax
+    # τ = 0: exactly the logits' argmax, with its softmax probability (float64 math: equal to float32 rounding)
+    plain = [{"label": head.labels[i], "score": pytest.approx(float(p), abs=1e-7)}
+             for p, i in zip(*logits.softmax(-1).max(-1))]  # fmt: skip
+    assert head.decode({"intent_logits": logits}, batch=None) == plain
 
 
 def test_sentence_head_prior_weight_moves_decisions_toward_frequent_labels() -> None:

@@ -1,0 +1,82 @@
+"""``iter_predict``'s loop, shared by every backend: texts checked and read in windows, batched by length.
+
+Texts are read ``batch_size * SORT_WINDOW_BATCHES`` at a time, so memory stays flat for a stream of any length;
+within a window they are sorted by length (longest first) so each batch pads little, and results come back in input
+order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any, TypeVar
+
+SORT_WINDOW_BATCHES = 16
+"""``predict`` and ``encode`` of an iterator read this many batches of texts at a time."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+Result = TypeVar("Result")
+
+
+def check_unicode(text: str, where: str) -> None:
+    """Refuse a string with a lone surrogate (not valid Unicode), naming ``where`` and the character.
+
+    Raises:
+        ValueError: If ``text`` holds a lone surrogate.
+    """
+    if match := _SURROGATE.search(text):
+        raise ValueError(
+            f"{where} is not valid Unicode: lone surrogate {match.group()!r} at character {match.start()} "
+            "(decode input with errors='replace' or fix it)"
+        )
+
+
+def check_texts(items: Iterable[Any], name: str, offset: int = 0) -> None:
+    """Raise ``TypeError`` naming the first non-string item, ``ValueError`` the first with a lone surrogate."""
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise TypeError(f"{name}[{offset + index}] is {type(item).__name__}, expected str")
+        check_unicode(item, f"{name}[{offset + index}]")
+
+
+def check_predict_arguments(texts: Any, batch_size: int) -> None:
+    """Refuse a single string as ``texts`` and a batch size below 1.
+
+    Raises:
+        TypeError: If ``texts`` is a string.
+        ValueError: If ``batch_size`` is not positive.
+    """
+    if isinstance(texts, str):
+        raise TypeError("texts must be an iterable of strings, not a single string: wrap it in a list")
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+
+
+def iter_in_windows(
+    texts: Iterable[str],
+    batch_size: int,
+    run_batch: Callable[[list[str]], list[Result]],
+    on_batch: Callable[[int], None] | None = None,
+) -> Iterator[Result]:
+    """Yield ``run_batch``'s result for every text, in input order, running batches of similar length.
+
+    Args:
+        texts: Strings, read lazily (each window is checked with :func:`check_texts` before it runs).
+        batch_size: Texts per ``run_batch`` call.
+        run_batch: Results for one batch of texts, one per text.
+        on_batch: Called with the size of each batch once it ran (a progress bar's ``update``).
+    """
+    iterator = iter(texts)
+    offset = 0
+    while window := list(islice(iterator, batch_size * SORT_WINDOW_BATCHES)):
+        check_texts(window, "texts", offset)
+        order = sorted(range(len(window)), key=lambda index: -len(window[index]))  # stable: ties keep input order
+        results: list[Any] = [None] * len(window)
+        for start in range(0, len(window), batch_size):
+            indices = order[start : start + batch_size]
+            for index, result in zip(indices, run_batch([window[i] for i in indices])):
+                results[index] = result
+            if on_batch is not None:
+                on_batch(len(indices))
+        offset += len(window)
+        yield from results
