@@ -87,6 +87,7 @@ SLOT_VALUES = {
         "taylor swift", "metallica", "nina simone", "bts", "elton john", "rihanna", "pink floyd", "eminem",
         "green day", "the killers", "arctic monkeys", "the cure", "simply red", "deep purple", "the doors",
         "blondie", "iron maiden", "abba", "muse", "the weeknd", "imagine dragons", "lady gaga", "sting",
+        "stormzy", "soundgarden", "nightwish", "goldfrapp", "silverchair", "icehouse", "earthgang", "firehouse",
     ],
     "service": ["spotify", "youtube", "deezer", "apple music", "pandora", "tidal", "soundcloud"],
     "time": [
@@ -94,7 +95,9 @@ SLOT_VALUES = {
         "11 pm", "quarter to seven", "9 am",
     ],
 }  # fmt: skip
-"""Slot values: several per slot, so that a model learns a slot from its context, not from memorised words."""
+"""Slot values: several per slot, so that a model learns a slot from its context, not from memorised words. Names
+made of ordinary words ("silver spoon", "stormzy": storm + zy in word pieces) teach that such words can open a
+slot too: a name's first word piece is what the slot head reads."""
 
 NER_TEMPLATES = [
     "{PER} flew to {LOC} on monday",
