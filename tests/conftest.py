@@ -72,3 +72,22 @@ def default_backbone_path() -> str:
     import stmtl
 
     return stmtl.default_backbone()
+
+
+@pytest.fixture(scope="session")
+def exported_model(tiny_backbone: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A saved tiny model with one head of each kind (intent with a prior and τ, NER, multi-label with a threshold),
+    exported to ONNX with its int8 graphs. Treat it as read-only: copy it before changing anything."""
+    from stmtl.heads import MultiLabelClassificationHead
+    from stmtl.onnx.export import export_onnx
+    from tests.helpers import two_task_model
+
+    model = two_task_model(tiny_backbone, 32, seed=1)
+    torch.manual_seed(1)
+    model.append(MultiLabelClassificationHead("topics", ["music", "travel", "weather"], 32, threshold=0.45))
+    model.heads["intent"].prior = [0.6, 0.3, 0.1]
+    model.heads["intent"].prior_weight = 0.5
+    folder = tmp_path_factory.mktemp("exported") / "model"
+    model.save(str(folder))
+    export_onnx(folder, quantize="int8")
+    return str(folder)

@@ -1,15 +1,35 @@
-"""Dataset readers: joint SNIPS/ATIS folders, JSON Lines, CSV/TSV and CoNLL files, returning ``datasets.Dataset``."""
+"""Dataset readers: joint SNIPS/ATIS folders, JSON Lines, CSV/TSV and CoNLL files, returning ``datasets.Dataset``.
+
+Names are imported on first use, so the light modules (:mod:`stmtl.data.lines`, :mod:`stmtl.data.errors`) load
+without ``datasets``: ``stmtl predict --backend onnx`` reads its input lines in a process without it.
+"""
 
 from __future__ import annotations
 
-from stmtl.bio import validate_tag
-from stmtl.data.conll import read_conll
-from stmtl.data.delimited import read_delimited
-from stmtl.data.errors import DataError
-from stmtl.data.joint_folder import is_joint_folder, read_joint_folder
-from stmtl.data.jsonl import read_jsonl
-from stmtl.data.lines import read_lines
-from stmtl.data.sources import read_task_data
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stmtl.bio import validate_tag
+    from stmtl.data.conll import read_conll
+    from stmtl.data.delimited import read_delimited
+    from stmtl.data.errors import DataError
+    from stmtl.data.joint_folder import is_joint_folder, read_joint_folder
+    from stmtl.data.jsonl import read_jsonl
+    from stmtl.data.lines import read_lines
+    from stmtl.data.sources import read_task_data
+
+_LAZY = {
+    "DataError": "stmtl.data.errors",
+    "is_joint_folder": "stmtl.data.joint_folder",
+    "read_conll": "stmtl.data.conll",
+    "read_delimited": "stmtl.data.delimited",
+    "read_joint_folder": "stmtl.data.joint_folder",
+    "read_jsonl": "stmtl.data.jsonl",
+    "read_lines": "stmtl.data.lines",
+    "read_task_data": "stmtl.data.sources",
+    "validate_tag": "stmtl.bio",
+}
 
 __all__ = [
     "DataError",
@@ -22,3 +42,15 @@ __all__ = [
     "read_task_data",
     "validate_tag",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'stmtl.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
