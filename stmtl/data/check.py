@@ -23,17 +23,13 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from stmtl.data.check_lengths import load_tokenizer, piece_lengths
 from stmtl.data.check_report import RARE_BELOW, DataReport, SourceReport, TaskReport
 from stmtl.data.errors import DataError
 from stmtl.data.sources import DELIMITED_SUFFIXES, JSONL_SUFFIXES, read_task_data
 from stmtl.data.tag_schemes import recorded_conversion
 
 logger = logging.getLogger(__name__)
-
-PERCENTILES = (50, 90, 95, 99)
-"""Length percentiles reported, in word pieces."""
 
 SPLITS = ("train", "dev", "test")
 KNOWN_KEYS = ("text", "label", "labels", "tokens", "tags")
@@ -138,7 +134,13 @@ def check_tasks(
         report.tasks.append(entry)
         readable = {split: data.get((split, id(task.get(split)))) for split in SPLITS if task.get(split) is not None}
         for split, dataset in readable.items():
-            if dataset is not None:
+            if dataset is not None and (missing := cls.missing_columns(dataset)):
+                report.errors.append(
+                    f"task {entry.name!r} ({entry.kind}) needs column(s) {missing} in its {split} data "
+                    f"{entry.sources[split]}"
+                )
+                readable[split] = None
+            elif dataset is not None:
                 entry.label_counts[split] = label_counts(dataset, task["kind"])
         train_data = readable.get("train")
         if train_data is not None:
@@ -209,7 +211,7 @@ def _describe_source(entry: SourceReport, dataset: Any, source: Any, split: str,
     # Rows, duplicates, texts labelled two ways, keys no task reads and the tag scheme of one readable source.
     entry.rows = len(dataset)
     columns = sorted({column for head in heads for column in head.label_columns if column in dataset.column_names})
-    texts = list(dataset["text"])
+    texts = _texts(dataset)
     values = list(zip(*(dataset[column] for column in columns))) if columns else [()] * len(texts)
     keys = [json.dumps([text, *row]) for text, row in zip(texts, values)]
     entry.duplicate_rows = len(keys) - len(set(keys))
@@ -292,8 +294,8 @@ def _split_findings(
         if warning not in report.warnings:
             report.warnings.append(warning)
         return
-    train_texts = {_normal(text) for text in train["text"]}
-    both = [text for text in other["text"] if _normal(text) in train_texts]
+    train_texts = {_normal(text) for text in _texts(train)}
+    both = [text for text in _texts(other) if _normal(text) in train_texts]
     if both:
         entry.overlap[split] = len(both)
         entry.overlap_examples[split] = list(dict.fromkeys(both))[:EXAMPLES]
@@ -303,6 +305,13 @@ def _split_findings(
         )
         if warning not in report.warnings:  # tasks that share both sources share the finding
             report.warnings.append(warning)
+
+
+def _texts(dataset: Any) -> list[str]:
+    # The text of every row; an in-memory dataset of tokens only gets them joined, as training does.
+    if "text" in dataset.column_names:
+        return list(dataset["text"])
+    return [" ".join(tokens) for tokens in dataset["tokens"]]
 
 
 def _normal(text: str) -> str:
@@ -344,42 +353,13 @@ def _measure_lengths(
         if entry.rows is None:
             continue
         source = next(task[entry.split] for task in tasks if task["name"] in entry.tasks)
-        texts = list(data[(entry.split, id(source))]["text"])
-        pieces = np.array([len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]] or [0])
-        entry.lengths = {f"p{q}": int(np.percentile(pieces, q, method="higher")) for q in PERCENTILES}
-        entry.lengths["max"] = int(pieces.max())
-        entry.lengths["truncated"] = int((pieces > report.max_seq_length).sum())
+        entry.lengths = piece_lengths(_texts(data[(entry.split, id(source))]), tokenizer, report.max_seq_length)
         if entry.lengths["truncated"]:
             report.warnings.append(
                 f"{entry.split} data {entry.source}: {entry.lengths['truncated']} of {entry.rows} texts are longer "
                 f"than max_seq_length={report.max_seq_length} word pieces (longest: {entry.lengths['max']}); "
                 "words past the limit are cut (no label learned or predicted for them)"
             )
-
-
-def load_tokenizer(backbone: str | None = None) -> tuple[Any, int, str]:
-    """The tokenizer of a backbone folder or cached hub id, without its weights.
-
-    Returns:
-        ``(tokenizer, max_seq_length, name)``: the backbone's own ``max_seq_length`` (``sentence_bert_config.json``,
-        else the tokenizer's limit, at most 512 when unset) and the name to show.
-
-    Raises:
-        OSError: If the folder or its tokenizer files cannot be found.
-    """
-    from transformers import AutoTokenizer
-
-    from stmtl.backbone import DEFAULT_BACKBONE_ID, default_backbone
-    from stmtl.hub import resolve_model_path
-
-    path = Path(resolve_model_path(backbone if backbone is not None else default_backbone()))
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    length = None
-    if (path / "sentence_bert_config.json").is_file():
-        length = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8")).get("max_seq_length")
-    if not isinstance(length, int):
-        length = min(int(tokenizer.model_max_length), 512)
-    return tokenizer, length, DEFAULT_BACKBONE_ID if backbone is None else os.fspath(backbone)
 
 
 def warn_data_findings(tasks: list[Any]) -> DataReport:
@@ -392,7 +372,11 @@ def warn_data_findings(tasks: list[Any]) -> DataReport:
     Returns:
         The report.
     """
-    report = check_tasks(tasks, lengths=False)
+    try:
+        report = check_tasks(tasks, lengths=False)
+    except Exception as error:  # noqa: BLE001 - a check must never stop the run: training reads and checks its data
+        logger.debug("data check skipped: %s", error)
+        return DataReport()
     for warning in report.warnings:
         logger.warning(warning)
     return report

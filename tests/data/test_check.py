@@ -200,3 +200,24 @@ def test_train_logs_the_check_data_warnings_first(tiny_backbone, tmp_path, caplo
     warnings = [record.getMessage() for record in caplog.records if record.name == "stmtl.data.check"]
     assert "the dev data is the training data itself (<dataset>): its scores overstate unseen text" in warnings
     assert any("task 'intent': 4 rare label(s) with fewer than 5 training examples" in w for w in warnings)
+
+
+def test_check_tasks_reads_token_only_datasets_and_names_missing_columns() -> None:
+    from datasets import Dataset
+
+    tokens_only = Dataset.from_list([{"tokens": ["in", "paris"], "tags": ["O", "B-city"]}])
+    report = check_tasks([{"name": "slots", "kind": "token", "train": tokens_only, "dev": tokens_only}], lengths=False)
+    assert report.tasks[0].label_counts == {"train": {"city": 1}, "dev": {"city": 1}} and not report.errors
+    no_tags = Dataset.from_list([{"text": "in paris", "label": "x"}])
+    report = check_tasks([{"name": "slots", "kind": "token", "train": no_tags}], lengths=False)
+    assert report.errors == ["task 'slots' (token) needs column(s) ['tokens', 'tags'] in its train data <dataset>"]
+
+
+def test_warn_data_findings_never_stops_a_run(monkeypatch, caplog) -> None:
+    import stmtl.data.check as check
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in a check")
+
+    monkeypatch.setattr(check, "check_tasks", broken)
+    assert check.warn_data_findings([]).warnings == []
