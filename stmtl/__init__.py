@@ -17,6 +17,10 @@ A model (from ``train``, :func:`load` or :func:`build`) is a :class:`MultiTaskSe
   ``"multilabel"``), ``labels`` (in the order of its logits, ``encode(output_value=f"{task}_logits")``) and its
   decision settings (``prior_weight`` of a sentence head, ``threshold`` of a multi-label head). The dict is built
   on each access: adding or removing entries does not change the model (``model.append(head)`` adds a head).
+
+For deployment, ``stmtl.export_onnx(folder, quantize="int8")`` writes a saved model's ONNX graphs into
+``folder/onnx``, and ``stmtl.load(folder, backend="onnx-int8")`` (or ``"onnx"``) runs them without torch, with the
+same ``predict``, ``iter_predict`` and ``encode``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ _LAZY = {
     "MultiTaskSentenceTransformer": "stmtl.model",
     "build": "stmtl.builder",
     "load": "stmtl.loading",
+    "export_onnx": "stmtl.onnx.export",
     "default_backbone": "stmtl.backbone",
     "train": "stmtl.training.run",
     "TrainConfig": "stmtl.config",

@@ -1,4 +1,5 @@
-"""The ``stmtl`` command line: check-data, train, evaluate, evaluate-sts, compare, predict, encode, fetch-data.
+"""The ``stmtl`` command line: check-data, train, evaluate, evaluate-sts, compare, predict, encode, export, serve,
+fetch-data.
 
 Bad input ends with a one-line ``stmtl: error: ...`` and exit code 2; ``--debug`` (before or after the command)
 shows the traceback instead. Every command checks its arguments and paths before torch, transformers or datasets
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("texts", nargs="*", help="texts to label (or use --input)")
     predict.add_argument("--input", help="file with one text per line; '-' reads standard input")
     predict.add_argument("--batch-size", type=batch_size, default=32, help="texts per forward pass (default: 32)")
+    add_backend_flag(predict)
 
     sts = _command(commands, "evaluate-sts", help="STS Spearman of cosine similarity of encode() embeddings")
     sts.add_argument("--model", required=True, help="stmtl model or any local sentence-transformers folder")
@@ -205,10 +207,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", required=True, help="output .npy file ('.npy' is added to a name without it, as NumPy does)"
     )
     encode.add_argument("--batch-size", type=batch_size, default=32, help="texts per forward pass (default: 32)")
+    add_backend_flag(encode)
+
+    export = _command(
+        commands, "export", help="write the model's ONNX graphs into MODEL/onnx (for --backend onnx, onnx-int8)",
+        description="Export a saved model to ONNX inside its own folder: onnx/model.onnx maps token ids to the "
+        "sentence embedding, token embeddings and every head's logits (a model with a task adapter also gets "
+        "onnx/encoder.onnx, the source encoder). Each graph is checked against PyTorch on probe texts.",
+    )  # fmt: skip
+    export.add_argument("--model", required=True, help="saved stmtl model folder")
+    export.add_argument(
+        "--quantize", choices=["int8"], help="also write int8 graphs (dynamic quantization): onnx/*_qint8.onnx"
+    )
+
+    from stmtl.serving.settings import add_serve_flags
+
+    serve = _command(
+        commands, "serve", help="HTTP JSON service: /predict, /encode, /health (micro-batched)",
+        description="Serve a model over HTTP on this machine: POST /predict and /encode take {\"texts\": [...]}, "
+        "GET /health answers when the model is loaded. Concurrent requests are batched together.",
+    )  # fmt: skip
+    serve.add_argument("--model", required=True, help="saved stmtl model folder")
+    add_backend_flag(serve)
+    add_serve_flags(serve, bounded)
 
     fetch = _command(commands, "fetch-data", help="download SNIPS and STS-B dev (checksummed) for the README's runs")
     fetch.add_argument("--output", default="data", help="data folder: snips/ and stsb/ go in it (default: data)")
     return parser
+
+
+def add_backend_flag(parser: argparse.ArgumentParser) -> None:
+    """``--backend``: PyTorch, or the model's exported float32 or int8 ONNX graphs (``stmtl export``)."""
+    parser.add_argument(
+        "--backend", choices=["torch", "onnx", "onnx-int8"], default="torch",
+        help="run the model with PyTorch (default) or its exported ONNX graphs, float32 or int8 (stmtl export); "
+        "the ONNX backends need no torch",
+    )  # fmt: skip
 
 
 def require_path(flag: str, path: str | None) -> None:
@@ -349,11 +383,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_model(path: str) -> Any:
-    """``stmtl.load`` without transformers' progress bars, so that a failure prints one line and nothing else."""
-    from transformers.utils import logging as transformers_logging
-
+def _load_model(path: str, backend: str = "torch") -> Any:
+    """``stmtl.load`` without transformers' progress bars, so that a failure prints one line and nothing else; the
+    ONNX backends import no torch or transformers."""
     from stmtl.loading import load
+
+    if backend != "torch":
+        return load(path, backend=backend)
+    from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
     return load(path)
@@ -451,13 +488,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     require_path("--input", args.input)
     import itertools
 
-    from stmtl.data import read_lines
+    from stmtl.data.lines import read_lines  # the module, not the package's readers: no datasets import
     from stmtl.jsonio import to_json_line
 
     # A file is read before the model loads, so that a bad one fails at once; standard input is read as it comes,
     # one batch at a time (the tee keeps each batch's texts for printing).
     source = _input_lines("-") if args.input == "-" else args.texts or read_lines(args.input)
-    model = _load_model(args.model)
+    model = _load_model(args.model, args.backend)
     texts, to_predict = itertools.tee(source)
     for text, result in zip(texts, model.iter_predict(to_predict, batch_size=args.batch_size)):
         print(to_json_line({"text": text, **result}, ensure_ascii=False), flush=False)
@@ -485,10 +522,42 @@ def cmd_encode(args: argparse.Namespace) -> int:
     texts = list(_input_lines(args.input))  # before loading the model: a bad input file fails at once
     if not texts:
         raise ValueError(f"{'standard input' if args.input == '-' else args.input}: no texts to encode (empty input)")
-    model = _load_model(args.model)
+    model = _load_model(args.model, args.backend)
     embeddings = model.encode(texts, batch_size=args.batch_size, show_progress_bar=True)
     np.save(output, embeddings)
     print(f"{output}: {embeddings.shape[0]} embeddings of dimension {embeddings.shape[1]}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``stmtl export``: the graphs, their sizes and how far each is from PyTorch on the probe texts."""
+    require_model("--model", args.model)
+    if not os.path.isdir(args.model):
+        raise ValueError(f"--model {args.model}: export writes into the model folder; give a local folder")
+    if not os.path.isfile(os.path.join(args.model, "modules.json")):
+        raise ValueError(f"--model {args.model}: not a saved model (no modules.json)")
+    from stmtl.onnx.export import export_onnx
+
+    manifest = export_onnx(args.model, quantize=args.quantize)
+    for name, graph in manifest["graphs"].items():
+        for backend, entry in graph["files"].items():
+            worst = max(graph["max_abs_diff"][backend].values())
+            print(
+                f"{os.path.join(args.model, 'onnx', entry['file'])}: {entry['bytes'] / 1e6:.1f} MB, {name} graph "
+                f"({', '.join(graph['outputs'])}); largest difference from PyTorch {worst:.2e} ({backend})"
+            )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``stmtl serve``: settings and paths first, then the model, then the server until interrupted."""
+    require_model("--model", args.model)
+    from stmtl.serving.settings import ServeSettings
+
+    settings = ServeSettings.from_args(args)
+    from stmtl.serving.app import serve
+
+    serve(args.model, args.backend, settings)
     return 0
 
 
@@ -508,6 +577,8 @@ COMMANDS = {
     "compare": cmd_compare,
     "predict": cmd_predict,
     "encode": cmd_encode,
+    "export": cmd_export,
+    "serve": cmd_serve,
     "fetch-data": cmd_fetch_data,
 }
 

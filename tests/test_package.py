@@ -10,7 +10,7 @@ import stmtl
 ROOT = Path(__file__).resolve().parents[1]
 API = [
     "MultiLabelClassificationHead", "MultiTaskSentenceTransformer", "SentenceClassificationHead", "TaskConfig",
-    "TaskHead", "TokenClassificationHead", "TrainConfig", "build", "default_backbone", "load", "train",
+    "TaskHead", "TokenClassificationHead", "TrainConfig", "build", "default_backbone", "export_onnx", "load", "train",
 ]  # fmt: skip
 
 
