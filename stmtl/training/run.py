@@ -22,8 +22,7 @@ from stmtl.data import read_task_data
 from stmtl.data.check import warn_data_findings
 from stmtl.evaluation import EvalSet, headline
 from stmtl.features import TRAIN_COLUMNS, encode_dataset
-from stmtl.heads import TaskHead
-from stmtl.heads.registry import head_class
+from stmtl.heads import HEAD_TYPES, TaskHead
 from stmtl.jsonio import write_json
 from stmtl.model import MultiTaskSentenceTransformer
 from stmtl.model_card import run_summary
@@ -79,49 +78,46 @@ def group_by_source(tasks: list[TaskConfig], key: str, joint: bool) -> list[list
 def make_heads(
     config: TrainConfig, train_data: dict[str, datasets.Dataset], dim: int, saved: dict[str, TaskHead] | None = None
 ) -> list[TaskHead]:
-    """One head per task, in config order, shaped by its training data (e.g. its label set, unless the config fixes
-    it): :meth:`TaskHead.for_task` of the task's kind.
+    """One head per task, in config order, with the labels found in its training data unless the config fixes them.
 
     A task with a head in ``saved`` (the backbone is a saved stmtl model) continues that head: same kind, weights
     and label set.
 
     Raises:
-        ConfigError: If a task's training data lacks the columns its head reads, an option does not apply to its
-            kind, or a saved head does not fit its task (another kind, or labels it lacks).
+        ConfigError: If a task's training data lacks the columns its head reads labels from, or a saved head does
+            not fit its task (another kind, or labels it lacks).
     """
     heads = []
     for task in config.tasks:
-        cls = head_class(task.kind)
+        cls = HEAD_TYPES[task.kind]
         data = train_data[task.name]
-        if missing := cls.missing_columns(data, task.name):
+        if missing := cls.missing_columns(data):
             raise ConfigError(
                 f"task {task.name!r} ({task.kind}) needs column(s) {missing} in its training data {task.train!r}"
             )
         if task.name in (saved or {}):
             heads.append(continued_head(saved[task.name], task, cls, data))
         else:
-            options = {"dropout": task.dropout, "hidden_features": task.hidden_features}
-            if task.labels is not None:
-                options["labels"] = task.labels
-            try:
-                heads.append(cls.for_task(task.name, data, dim, **options))
-            except (TypeError, ValueError) as error:
-                raise ConfigError(f"task {task.name!r} ({task.kind}): {error}") from None
+            labels = task.labels or cls.labels_from_data(data)
+            heads.append(cls(task.name, labels, dim, dropout=task.dropout, hidden_features=task.hidden_features))
+        heads[-1].warn_if_too_few_labels()
         heads[-1].prepare_training(data, logit_adjustment=config.logit_adjustment)
     return heads
 
 
 def continued_head(head: TaskHead, task: TaskConfig, cls: type[TaskHead], data: datasets.Dataset) -> TaskHead:
-    """A saved head that goes on training for ``task``, checked against the task's kind and data."""
+    """A saved head that goes on training for ``task``, checked against the task's kind and labels."""
     if type(head) is not cls:
         raise ConfigError(
             f"task {task.name!r} is of kind {task.kind!r}, but the backbone's head {task.name!r} is a "
             f"{type(head).__name__}; give the task another name to train a new head"
         )
-    if (problem := head.check_continuation(data, task.labels)) is not None:
+    if task.labels is not None and list(task.labels) != list(head.labels):
+        raise ConfigError(f"task {task.name!r}: labels differ from the label set of the backbone's head")
+    if unknown := sorted(set(cls.labels_from_data(data)) - set(head.labels)):
         raise ConfigError(
-            f"task {task.name!r}: {problem} (training data {task.train!r}); give the task another name to train a "
-            "new head"
+            f"task {task.name!r}: the backbone's head lacks label(s) {unknown[:5]} of the training data "
+            f"{task.train!r}; give the task another name to train a new head"
         )
     return head
 
