@@ -1,4 +1,5 @@
 # stmtl on CPU: the main demo by default, the test suite with `docker run IMAGE python -m pytest -q`.
+# Dockerfile.serve builds a slim image (no torch) that serves an exported model with ONNX Runtime.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

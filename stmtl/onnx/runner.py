@@ -243,14 +243,16 @@ class OnnxModel:
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
         normalize_embeddings: bool = False,
-    ) -> np.ndarray:
-        """Sentence embeddings as ``SentenceTransformer.encode`` returns them by default.
+        convert_to_numpy: bool = True,
+    ) -> np.ndarray | list[np.ndarray]:
+        """Sentence embeddings as ``SentenceTransformer.encode`` returns them (float32).
 
         Args:
             inputs: One text (gives a ``(dimension,)`` array) or an iterable of texts (``(n, dimension)``).
             batch_size: Texts per graph run.
             show_progress_bar: Show a tqdm bar (when tqdm is installed); ``None`` shows it at logging level INFO.
             normalize_embeddings: Scale each embedding to unit length.
+            convert_to_numpy: One array (default); ``False`` gives a list of one array per text.
 
         Raises:
             TypeError: If an item is not a string, naming its index.
@@ -265,7 +267,9 @@ class OnnxModel:
         embeddings = np.stack(rows) if rows else np.zeros((0, dimension), dtype=np.float32)
         if normalize_embeddings and len(embeddings):
             embeddings = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-        return embeddings[0] if single else embeddings
+        if single:
+            return embeddings[0]
+        return embeddings if convert_to_numpy else list(embeddings)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         return self._embeddings(self.tokenizer.encode(texts))
