@@ -14,10 +14,16 @@ is avoided on purpose: sentence-transformers would load it as part of the encode
 
 Switching the adapters off is a property of the encoder's layers, so a model with an adapter guards every forward
 pass with one lock (:attr:`TaskAdapter.lock`): a thread's ``encode`` never sees another thread's adapted pass.
+
+Inference does not need the LoRA layers' extra matrix products: :meth:`TaskAdapter.merged` gives a copy of the
+encoder whose adapted projections hold ``W + (alpha / rank) * B @ A`` (the other weights shared, not copied), rebuilt
+only when the adapter's weights change. ``predict`` runs the heads on it, so its adapted pass costs what a plain
+``encode`` pass costs.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
@@ -149,6 +155,30 @@ class TaskAdapter:
                 for parent, name, layer in self.layers:
                     setattr(parent, name, layer)
 
+    def merged(self, transformer: nn.Module) -> nn.Module:
+        """A copy of ``transformer`` (the ``Transformer`` module whose ``auto_model`` holds this adapter) with LoRA
+        merged into its projections: the adapted encoder for inference, without the adapter's extra products.
+
+        Parameters that the adapter does not touch are shared with ``transformer``; the merged projections are new
+        tensors. The copy is cached and rebuilt when the adapter's or the encoder's weights changed since (their
+        tensors' version counters), so training and inference can alternate. It carries no gradient.
+        """
+        import torch
+
+        parameters = [p for _, _, layer in self.layers for p in layer.parameters()]
+        version = tuple(p._version for p in parameters) + tuple(p.data_ptr() for p in parameters)
+        with self.lock:
+            cached = getattr(self, "_merged", None)
+            if cached is not None and cached[0] == version and cached[1] is transformer:
+                return cached[2]
+            shared = {id(p): p for p in transformer.parameters()}
+            copied = copy.deepcopy(transformer, memo=shared)  # new modules, the same parameter tensors
+            with torch.no_grad():
+                for parent, name, layer in wrapped_layers(copied):
+                    parent._modules[name] = _merged_linear(layer)
+            self._merged = (version, transformer, copied)
+            return copied
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The adapter's weights by their name in ``auto_model``."""
         return {name: p.detach().contiguous() for name, p in self.auto_model.named_parameters() if "lora_" in name}
@@ -206,6 +236,20 @@ class TaskAdapter:
         with torch.no_grad():
             for name, tensor in state.items():
                 own[name].copy_(tensor)
+
+
+def _merged_linear(layer: nn.Module) -> nn.Module:
+    """A plain ``nn.Linear`` computing what the LoRA ``layer`` computes with its adapter on: ``W + s * B @ A``."""
+    import torch
+
+    base = layer.base_layer
+    delta = layer.get_delta_weight(ADAPTER_NAME)  # (out_features, in_features), already scaled
+    merged = torch.nn.Linear(base.in_features, base.out_features, bias=base.bias is not None)
+    merged = merged.to(device=base.weight.device, dtype=base.weight.dtype)
+    merged.weight.copy_(base.weight + delta.to(base.weight.dtype))
+    if base.bias is not None:
+        merged.bias = base.bias  # shared: the adapter does not change it
+    return merged
 
 
 def wrapped_layers(auto_model: nn.Module) -> list[tuple[nn.Module, str, nn.Module]]:

@@ -182,3 +182,24 @@ def test_model_adapter_record_outside_the_folder_is_refused(tiny_backbone, tmp_p
     config_path.write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"config_sentence_transformers\.json: key 'stmtl.task_adapter'"):
         stmtl.load(tmp_path / "model", device="cpu")
+
+
+def test_adapter_merged_encoder_computes_the_adapted_features(encoder) -> None:
+    adapter = TaskAdapter(encoder[0].auto_model, AdapterConfig(rank=4))
+    _perturb(adapter)
+    encoder.eval()
+    features = encoder.tokenize(TEXTS)
+    adapted = encoder[0](dict(features))["token_embeddings"]
+    merged_module = adapter.merged(encoder[0])
+    merged = merged_module(dict(features))["token_embeddings"]
+    assert torch.allclose(merged, adapted, atol=1e-5)
+    assert not any(isinstance(child, type(adapter.layers[0][2])) for child in merged_module.modules())
+    shared = {id(p) for p in encoder[0].parameters()}
+    embeddings = merged_module.auto_model.embeddings.word_embeddings.weight
+    assert id(embeddings) in shared  # untouched weights are shared, not copied
+    assert adapter.merged(encoder[0]) is merged_module  # cached while the weights stay
+    with torch.no_grad():
+        adapter.parameters()[0].add_(1.0)
+    assert adapter.merged(encoder[0]) is not merged_module  # rebuilt after a weight changed
+    with adapter.disabled():
+        assert np.array_equal(encoder.encode(TEXTS), encoder.encode(TEXTS))
