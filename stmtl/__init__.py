@@ -13,10 +13,14 @@ A model (from ``train``, :func:`load` or :func:`build`) is a :class:`MultiTaskSe
 - ``model.encode(texts)``: the encoder's sentence embeddings, as sentence-transformers gives them;
 - ``model.predict(texts)`` (``iter_predict`` for a stream): per text, each task's label and score, or its entities;
 - ``model.heads``: a dict of task name to head (a :class:`TaskHead`), in model order, e.g.
-  ``model.heads["intent"].labels``. Each head has ``task``, ``kind`` (``"sentence"``, ``"token"`` or
-  ``"multilabel"``), ``labels`` (in the order of its logits, ``encode(output_value=f"{task}_logits")``) and its
-  decision settings (``prior_weight`` of a sentence head, ``threshold`` of a multi-label head). The dict is built
-  on each access: adding or removing entries does not change the model (``model.append(head)`` adds a head).
+  ``model.heads["intent"].labels``. Each head has ``task``, ``kind`` (``"sentence"``, ``"token"``,
+  ``"multilabel"``, or a kind registered with :func:`register_head`), a classification head its ``labels`` (in the
+  order of its logits, ``encode(output_value=f"{task}_logits")``), and its decision settings (``prior_weight`` of a
+  sentence head, ``threshold`` of a multi-label head). The dict is built on each access: adding or removing entries
+  does not change the model (``model.append(head)`` adds a head).
+
+A head kind defined outside stmtl (a ``TaskHead`` subclass) is registered with ``stmtl.register_head(cls)`` (or as
+a decorator) before training or loading a model that has one.
 
 For deployment, ``stmtl.export_onnx(folder, quantize="int8")`` writes a saved model's ONNX graphs into
 ``folder/onnx``, and ``stmtl.load(folder, backend="onnx-int8")`` (or ``"onnx"``) runs them without torch, with the
@@ -40,6 +44,7 @@ _LAZY = {
     "TrainConfig": "stmtl.config",
     "TaskConfig": "stmtl.config",
     "TaskHead": "stmtl.heads",
+    "register_head": "stmtl.heads.registry",
     "SentenceClassificationHead": "stmtl.heads",
     "TokenClassificationHead": "stmtl.heads",
     "MultiLabelClassificationHead": "stmtl.heads",

@@ -89,6 +89,7 @@ def _command(commands: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser
 def build_parser() -> argparse.ArgumentParser:
     from stmtl import __version__
     from stmtl.config import TrainConfig, bounds_of
+    from stmtl.heads.registry import describe_kinds
 
     batch_size = bounded(int, bounds_of(TrainConfig, "eval_batch_size"))  # texts per forward pass, as in evaluation
     parser = argparse.ArgumentParser(
@@ -101,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = _command(
         commands, "train", help="train a multi-task model",
         description="Train a multi-task model. With --data or --train the tasks come from the data's columns: "
-        "'label' gives task 'intent' (sentence), 'tokens'/'tags' task 'slots' (token), 'labels' task 'labels' "
-        "(multilabel); a SNIPS/ATIS folder gives 'intent' and 'slots'. --config names tasks and sources itself.",
+        f"{'; '.join(describe_kinds())}; a SNIPS/ATIS folder gives 'intent' and 'slots'. --config names tasks and "
+        "sources itself.",
     )  # fmt: skip
     source = train.add_mutually_exclusive_group(required=True)
     source.add_argument(

@@ -36,9 +36,10 @@ DEFAULT_VARIANTS = ("intent", "slots", "multi", "frozen", "preserve")
 
 def variants(data: str, preserve_weight: float, frozen_lr_heads: float) -> dict[str, dict[str, Any]]:
     """Every variant by key: its row name, ``TrainConfig`` overrides, and ``start_from``, the key of the variant
-    whose trained model it starts from (its backbone), if any."""
-    intent = {"name": "intent", "kind": "sentence", "train": data, "dev": data, "test": data}
-    slots = {"name": "slots", "kind": "token", "train": data, "dev": data, "test": data}
+    whose trained model it starts from (its backbone), if any. Tasks are named, not typed: their kinds come from
+    the data (:func:`with_kinds`)."""
+    intent = {"name": "intent", "train": data, "dev": data, "test": data}
+    slots = {"name": "slots", "train": data, "dev": data, "test": data}
     both = {"tasks": [intent, slots], "preserve_embeddings": 0.0}
     table = {
         "intent": {"name": "single-task intent", "tasks": [intent], "preserve_embeddings": 0.0},
@@ -67,6 +68,21 @@ def variants(data: str, preserve_weight: float, frozen_lr_heads: float) -> dict[
                 **start, "freeze": f"head:{first}", "frozen_head_loss": loss,
             }  # fmt: skip
     return table
+
+
+def with_kinds(tasks: list[dict[str, Any]], data: str) -> list[dict[str, Any]]:
+    """The variant's tasks with the kind task inference gives each name on ``data`` (:mod:`stmtl.data.inferred_tasks`).
+
+    Raises:
+        ValueError: If the data gives no task of a variant's name.
+    """
+    from stmtl.data.inferred_tasks import infer_tasks
+
+    kinds = {task["name"]: task["kind"] for task in infer_tasks(data)}
+    missing = [task["name"] for task in tasks if task["name"] not in kinds]
+    if missing:
+        raise ValueError(f"--data {data}: gives no task {missing} (its tasks: {sorted(kinds)})")
+    return [{**task, "kind": kinds[task["name"]]} for task in tasks]
 
 
 def selected_variants(table: dict[str, dict[str, Any]], keys: list[str] | None) -> list[str]:
@@ -153,6 +169,7 @@ def compare(
         name = values.pop("name")
         if "start_from" in values:
             values["backbone"] = str(output / values.pop("start_from"))
+        values["tasks"] = with_kinds(values["tasks"], data)
         folder = output / key
         config = TrainConfig.from_dict({**(overrides or {}), **values, "output_dir": str(folder)})
         results = None if overwrite else finished_results(folder, config)

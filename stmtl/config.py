@@ -97,8 +97,8 @@ class TaskConfig:
 
     Attributes:
         name: Task name; the head writes ``{name}_logits`` and results are keyed by it.
-        kind: The head type, a key of :data:`stmtl.heads.HEAD_TYPES`: ``"sentence"`` (one label per text, column
-            ``label``), ``"token"`` (IOB2 tags, ``tokens``/``tags``) or ``"multilabel"`` (column ``labels``).
+        kind: The head kind, one of :func:`stmtl.heads.registry.kinds` (``stmtl train --help`` lists them with the
+            columns they read; a kind defined outside stmtl is registered with ``stmtl.register_head``).
         train: Training data: a joint-layout folder (its ``train/`` split), a ``.jsonl`` or CoNLL file, or a
             ``datasets.Dataset``. Tasks with the same ``train`` source share batches in ``joint`` mode.
         dev: Development data (same forms; a folder gives its ``dev/`` split). Used for evaluation, best-checkpoint
@@ -282,8 +282,9 @@ class TrainConfig:
         return cls.from_dict(values)
 
     def validate(self) -> None:
-        """Check values that types alone do not catch: every number within its field's :class:`Bounds`, task names,
-        the freeze policy and the combinations that cannot run.
+        """Check values that types alone do not catch: every number within its field's :class:`Bounds`, task names
+        and kinds, the freeze policy and the combinations that cannot run. Only checks: the defaults that depend on
+        the data are resolved once, into a new config, by :func:`stmtl.training.resolve.resolve_config`.
 
         Raises:
             ConfigError: Naming the key at fault.
@@ -299,49 +300,25 @@ class TrainConfig:
         check_freeze_syntax(self.freeze)
         if self.streaming and not self.max_steps:
             raise ConfigError("streaming: a streamed corpus has no known length, so set max_steps (the step budget)")
-        if self.preserve_embeddings is None and (self._encoder_frozen() or self.streaming):
-            self.resolve_preservation(0)
-        if self.streaming and self.preserve_embeddings > 0 and self.preserve_method == "distill":
+        # A streamed run's default weight is 0 (resolve_config), so only a weight given explicitly can clash.
+        if self.streaming and (self.preserve_embeddings or 0) > 0 and self.preserve_method == "distill":
             raise ConfigError(
                 "streaming: distillation caches source embeddings of every training row before training; "
                 "use preserve_method 'l2sp' with streaming"
             )
-        from stmtl.heads import HEAD_TYPES
+        from stmtl.heads.registry import kinds
 
         for index, task in enumerate(self.tasks):
-            if task.kind not in HEAD_TYPES:
+            if task.kind not in kinds():
                 raise ConfigError(
-                    f"config key 'tasks[{index}].kind': {task.kind!r} is not a head type ({', '.join(HEAD_TYPES)})"
+                    f"config key 'tasks[{index}].kind': {task.kind!r} is not a head kind ({', '.join(kinds())}); a "
+                    "kind defined outside stmtl must be registered first: stmtl.register_head(YourHead)"
                 )
-        if self.preserve_embeddings is not None:
-            self.resolve_preservation(0)
 
-    def _encoder_frozen(self) -> bool:
+    def encoder_frozen(self) -> bool:
         """Whether ``encode()`` cannot move: the backbone is frozen, or only a task adapter trains."""
         frozen = bool({part.strip() for part in self.freeze.split(",")} & {"backbone", "all"})
         return frozen or self.encoder == "adapter"
-
-    def resolve_preservation(self, train_rows: int) -> None:
-        """Replace ``preserve_embeddings: null`` by its value for this data (and set the encoder dropout it implies).
-
-        The default is :data:`DEFAULT_PRESERVATION` from :data:`PRESERVE_FROM_ROWS` training rows, else 0. It is
-        also 0 where the encoder cannot move (frozen backbone) and where distillation cannot run (streaming: no
-        cached source embeddings; a warning says so).
-
-        Args:
-            train_rows: Rows of training data over all sources.
-        """
-        if self.preserve_embeddings is None:
-            if self.streaming and self.preserve_method == "distill" and not self._encoder_frozen():
-                logger.warning(
-                    "embedding preservation is off: streaming cannot cache the source embeddings that distillation "
-                    "compares with; pass preserve_method 'l2sp' with a preserve_embeddings weight to keep them"
-                )
-            useful = not self._encoder_frozen() and not self.streaming and train_rows >= PRESERVE_FROM_ROWS
-            self.preserve_embeddings = DEFAULT_PRESERVATION if useful else 0.0
-        if self.encoder_dropout is None and self.preserve_embeddings > 0 and self.preserve_method == "distill":
-            # The cached teacher embeddings are dropout-free; see stmtl/training/preservation.py.
-            self.encoder_dropout = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able values (datasets passed in Python are shown by their repr)."""

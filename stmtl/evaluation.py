@@ -76,7 +76,7 @@ def predict_encoded(
 def references(model: Any, eval_set: EvalSet, task: str, order: list[int]) -> list[Any]:
     """The gold values of ``task`` for the rows at ``order``, in the form its head scores, read in batches."""
     head = model.heads[task]
-    data = eval_set.dataset.select_columns(list(head.label_columns))
+    data = eval_set.dataset.select_columns(list(head.task_features(task)))
     gold = []
     for start in range(0, len(order), 1024):
         columns = data[order[start : start + 1024]]
@@ -122,14 +122,19 @@ def headline(model: Any, metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def selection_score(model: Any, metrics: dict[str, Any]) -> float:
-    """Mean over tasks of each head's ``selection_key`` value: the dev figure that picks the best model."""
-    values = [metrics[task][head.selection_key] for task, head in model.heads.items() if task in metrics]
+    """Mean over tasks of each head's ``selection_key`` value, the dev figure that picks the best model: larger is
+    better, so a value that is better when smaller (``greater_is_better`` false, e.g. an error) enters negated."""
+    values = [
+        metrics[task][head.selection_key] * (1.0 if head.greater_is_better else -1.0)
+        for task, head in model.heads.items()
+        if task in metrics
+    ]
     return sum(values) / len(values) if values else 0.0
 
 
 def labelled_tasks(model: Any, dataset: datasets.Dataset) -> list[str]:
-    """The tasks of ``model`` whose label columns ``dataset`` has."""
-    return [task for task, head in model.heads.items() if not head.missing_columns(dataset)]
+    """The tasks of ``model`` whose columns ``dataset`` has."""
+    return [task for task, head in model.heads.items() if not head.missing_columns(dataset, task)]
 
 
 def evaluate_model(model: Any, dataset: datasets.Dataset, batch_size: int = 128) -> tuple[dict[str, Any], dict]:
@@ -148,11 +153,11 @@ def evaluate_model(model: Any, dataset: datasets.Dataset, batch_size: int = 128)
 def evaluation_report(model: Any, dataset: datasets.Dataset, batch_size: int = 128) -> dict[str, Any]:
     """Everything ``stmtl evaluate`` reports: the full metrics of every task and what each task gets wrong.
 
-    Per task, its head's full metrics (sentence: accuracy, macro-F1 and ``per_class``; token: entity
+    Per task, its head's full metrics (e.g. sentence: accuracy, macro-F1 and ``per_class``; token: entity
     precision/recall/F1, token accuracy and ``per_entity``; multi-label: micro/macro-F1, exact-set accuracy and
-    ``per_label``) plus, for a sentence task, the ``confusion_matrix`` and its ``most_confused`` (gold, predicted)
-    pairs and, for a token task, the ``entity_errors`` (:func:`stmtl.metrics.confusion.entity_errors`). Token
-    scores are seqeval's strict IOB2 mode, which on the well-formed IOB2 scored here equals its default mode.
+    ``per_label``) plus what its head's :meth:`~stmtl.heads.base.TaskHead.error_analysis` finds (a sentence task's
+    ``confusion_matrix`` and ``most_confused`` pairs, a token task's ``entity_errors``). Token scores are
+    seqeval's strict IOB2 mode, which on the well-formed IOB2 scored here equals its default mode.
 
     Returns:
         ``{"rows", "headline", "tasks": {task: {"kind", **metrics, ...}}, "exact_match"}`` (``exact_match`` with
@@ -161,19 +166,11 @@ def evaluation_report(model: Any, dataset: datasets.Dataset, batch_size: int = 1
     Raises:
         ValueError: If the data has the labels of none of the heads.
     """
-    from stmtl.metrics.confusion import confusion_matrix, entity_errors, most_confused
-
     metrics, pairs = _score_dataset(model, dataset, batch_size)
     report: dict[str, Any] = {"rows": len(dataset), "headline": headline(model, metrics), "tasks": {}}
     for task, (gold, predicted) in pairs.items():
-        kind = model.heads[task].kind
-        entry = {"kind": kind, **metrics[task]}
-        if kind == "sentence":
-            entry["confusion_matrix"] = confusion_matrix(gold, predicted)
-            entry["most_confused"] = most_confused(entry["confusion_matrix"])
-        elif kind == "token":
-            entry["entity_errors"] = entity_errors(gold, predicted)
-        report["tasks"][task] = entry
+        head = model.heads[task]
+        report["tasks"][task] = {"kind": head.kind, **metrics[task], **head.error_analysis(gold, predicted)}
     report.update({key: value for key, value in metrics.items() if key.startswith("exact_match")})
     return report
 

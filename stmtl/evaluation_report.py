@@ -75,8 +75,8 @@ def blocks(report: dict[str, Any]) -> list[Block]:
             out += _sentence_blocks(task, values)
         elif kind == "token":
             out += _token_blocks(task, values)
-        else:
-            out.append(_per_label_block(f"{task}: per label", "label", values.get("per_label", {})))
+        elif "per_label" in values:
+            out.append(_per_label_block(f"{task}: per label", "label", values["per_label"]))
     return out
 
 

@@ -25,6 +25,7 @@ from tokenizers import Tokenizer
 
 from stmtl.alignment import align_batch, split_words
 from stmtl.heads import TaskHead, TextBatch
+from stmtl.heads.registry import head_types
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +45,13 @@ def encode_dataset(
 ) -> datasets.Dataset:
     """Tokenize a dataset once (cached) and add the training targets of every head it feeds.
 
-    Rows with ``tokens`` are joined with single spaces and their words are those tokens; rows with only ``text``
-    are split with :func:`stmtl.alignment.split_words`. Pieces map to words by character offset, so truncation at
-    ``max_length`` only drops the labels of words past the limit (counted and reported once), never shifts them.
+    Rows with a kind's words column (a token task's ``tokens``) are joined with single spaces and their words are
+    those; rows with only ``text`` are split with :func:`stmtl.alignment.split_words`. Pieces map to words by
+    character offset, so truncation at ``max_length`` only drops the labels of words past the limit (counted and
+    reported once), never shifts them.
 
     Args:
-        dataset: Rows with ``text`` and/or ``tokens``, plus every head's ``label_columns``.
+        dataset: Rows with ``text`` and/or a words column, plus the columns of every head's task.
         tokenizer: A fast tokenizer (offsets needed).
         max_length: Truncation length in pieces.
         heads: Heads this dataset feeds.
@@ -68,7 +70,7 @@ def encode_dataset(
             encoder.tokenizer_json,
             tokenizer.truncation_side,
             max_length,
-            [(type(head).__name__, head.task, list(head.labels)) for head in heads],
+            [head.cache_key for head in heads],
         ]
     )
     parallel = len(dataset) >= PARALLEL_ROWS and (os.cpu_count() or 1) > 1
@@ -109,8 +111,10 @@ class BatchEncoder:
         return self.backend
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        if "tokens" in batch.column_names:
-            tokens = batch.column("tokens").combine_chunks()
+        names = batch.column_names
+        words = next((cls.words_column for cls in head_types().values() if cls.words_column in names), None)
+        if words is not None:
+            tokens = batch.column(words).combine_chunks()
             texts = pc.binary_join(tokens, " ").to_pylist()
             word_counts = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
             lengths = pc.utf8_length(tokens.flatten()).to_numpy(zero_copy_only=False).astype(np.int64)

@@ -9,7 +9,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from contextvars import ContextVar
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -66,10 +65,11 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
 
     _task_adapter: TaskAdapter | None = None
 
-    # stmtl's head classes, by the type name a saved model gives them: heads.json types resolve only to these, and
-    # so do heads in the modules.json of models saved before heads.json existed, with no trust_remote_code (which
-    # would also enable a backbone's remote code). Other types in modules.json follow the parent's rules.
-    _module_classes = MappingProxyType(HEAD_CLASSES)
+    # The registered head classes, by the type name a saved model gives them (a live view of the registry, legacy
+    # names included): heads.json types resolve only to these, and so do heads in the modules.json of models saved
+    # before heads.json existed, with no trust_remote_code (which would also enable a backbone's remote code).
+    # Other types in modules.json follow the parent's rules.
+    _module_classes = HEAD_CLASSES
 
     def __init__(self, model_name_or_path: str | os.PathLike | None = None, **kwargs: Any) -> None:
         hub_id = None

@@ -67,9 +67,7 @@ def render_model_card(model: MultiTaskSentenceTransformer) -> str:
         "| --- | --- | --- | --- |",
     ]
     for head in tasks:
-        shown = ", ".join(f"`{label}`" for label in head.labels[:40])
-        more = f" … ({len(head.labels)} in all)" if len(head.labels) > 40 else ""
-        lines.append(f"| `{head.task}` | {head.kind} | `{head.module_input_name}` | {shown}{more} |")
+        lines.append(f"| `{head.task}` | {head.kind} | `{head.module_input_name}` | {head.describe_outputs()} |")
     lines += [
         "",
         "## Usage",
@@ -201,27 +199,4 @@ def _decision_lines(tasks: list[Any], run: Any) -> list[str]:
     """How each head turns scores into labels, with the settings in effect (read from the heads) and, where they
     were chosen on dev after training, the dev score that chose them."""
     calibration = (run.get("calibration") if isinstance(run, dict) else None) or {}
-    lines = []
-    for head in tasks:
-        chosen = calibration.get(head.task) or {}
-        if head.kind == "sentence" and getattr(head, "prior", None) is not None:
-            line = (
-                f"- `{head.task}`: the label with the largest logit + τ · log(training prior), prior weight "
-                f"τ = {head.prior_weight:g}"
-            )
-            if "dev_accuracy" in chosen:
-                objective = chosen.get("objective", "accuracy")
-                line += (
-                    f" (chosen on dev by {objective}: accuracy {chosen['dev_accuracy']:.4f}, balanced accuracy "
-                    f"{chosen['dev_balanced_accuracy']:.4f})"
-                )
-        elif head.kind == "sentence":
-            line = f"- `{head.task}`: the label with the largest logit (no label prior)"
-        elif head.kind == "multilabel":
-            line = f"- `{head.task}`: every label whose sigmoid probability is at least {head.threshold:g}"
-            if "dev_micro_f1" in chosen:
-                line += f" (threshold chosen on dev: micro-F1 {chosen['dev_micro_f1']:.4f})"
-        else:
-            line = f"- `{head.task}`: the most probable well-formed IOB2 tag sequence per text, read as entities"
-        lines.append(line)
-    return lines
+    return [f"- `{head.task}`: {head.describe_decision(calibration.get(head.task) or {})}" for head in tasks]

@@ -4,7 +4,7 @@
 run it (the class from its module loader, so there is a single code path). In order:
 
 1. ``modules.json`` parses, names each module once, and lists only allow-listed sentence-transformers text-encoder
-   classes or stmtl's heads (:data:`ALLOWED_TYPES`); nothing else named there is ever imported.
+   classes or registered heads (:func:`allowed_type`); nothing else named there is ever imported.
 2. ``heads.json`` is a valid manifest (:func:`stmtl.model_format.read_head_entries`,
    :func:`stmtl.model_format.check_head_manifest`).
 3. Every module folder exists and, after symlinks, lies inside the model folder; a module without parameters
@@ -22,6 +22,8 @@ far as a traceback from deep inside a loader, a partial model or a prediction sc
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +64,31 @@ def _type_names(cls: type) -> set[str]:
     }
 
 
-ALLOWED_TYPES = frozenset(name for cls in SENTENCE_TRANSFORMERS_MODULES for name in _type_names(cls)) | frozenset(
-    HEAD_CLASSES
-)
-"""Every ``type`` in ``modules.json`` that loading accepts: the classes above and stmtl's heads, by name (heads
-appear there in models saved before ``heads.json``; ``heads.json`` itself accepts stmtl's heads only)."""
+ENCODER_TYPES = frozenset(name for cls in SENTENCE_TRANSFORMERS_MODULES for name in _type_names(cls))
+"""Every encoder ``type`` in ``modules.json`` that loading accepts: the classes above, by name."""
+
+
+def allowed_type(module_type: str) -> bool:
+    """Whether loading accepts a ``modules.json`` type: an encoder class above or a registered head's (heads
+    appear there in models saved before ``heads.json``; ``heads.json`` itself accepts heads only)."""
+    return module_type in ENCODER_TYPES or module_type in HEAD_CLASSES
+
+
+class _AllowedTypes(AbstractSet):
+    """A live set of the types :func:`allowed_type` accepts (registering a head kind adds its type)."""
+
+    def __contains__(self, module_type: object) -> bool:
+        return isinstance(module_type, str) and allowed_type(module_type)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*ENCODER_TYPES, *HEAD_CLASSES])
+
+    def __len__(self) -> int:
+        return len(ENCODER_TYPES) + len(HEAD_CLASSES)
+
+
+ALLOWED_TYPES = _AllowedTypes()
+"""Every ``type`` in ``modules.json`` that loading accepts (:func:`allowed_type`)."""
 FOLDERLESS_MODULES = frozenset(name for cls in (base_modules.Normalize, sentence_modules.Dropout)
                                for name in _type_names(cls))  # fmt: skip
 """Types whose folder may be missing: they have no parameters and sentence-transformers builds them from defaults
@@ -108,7 +130,7 @@ def module_entries(path: str | os.PathLike) -> list[dict[str, Any]]:
     if repeated is not None:
         raise ValueError(f"{modules_json}: key 'name': {repeated!r} appears in two entries (each module needs one)")
     for module_type in types:
-        if isinstance(module_type, str) and module_type in ALLOWED_TYPES:
+        if isinstance(module_type, str) and allowed_type(module_type):
             continue
         if isinstance(module_type, str) and module_type.startswith("stmtl."):
             raise ValueError(f"{modules_json}: unknown stmtl module type {module_type!r} (saved by another version?)")

@@ -6,13 +6,16 @@ A saved multi-task model is a sentence-transformers folder whose ``modules.json`
 exactly as the multi-task model does (heads only add ``{task}_logits`` features, never change the embeddings).
 The heads are listed in stmtl's own manifest, ``heads.json``, in the layout of ``modules.json`` plus the task name::
 
-    [{"idx": 2, "name": "2", "path": "2_SentenceClassificationHead", "task": "intent",
-      "type": "stmtl.heads.sentence_classification.SentenceClassificationHead"}, ...]
+    [{"idx": 2, "name": "2", "path": "2_SentenceClassificationHead", "task": "intent", "kind": "sentence",
+      "type": "stmtl.heads.sentence.head.SentenceClassificationHead"}, ...]
 
 Each head keeps its subfolder (``config.json`` and ``model.safetensors``), and ``idx`` keeps its place in the
 model's module order. ``MultiTaskSentenceTransformer`` loads the encoder through its parent and then the heads
-named here; a head ``type`` resolves only to one of stmtl's own head classes (:data:`HEAD_CLASSES`): nothing named
-in the file is ever imported. Why not list the heads in ``modules.json`` (as models saved before this format do,
+named here; a head ``type`` resolves only to a registered head class (:mod:`stmtl.heads.registry`, through
+:data:`HEAD_CLASSES`), by its current name or the name it had before it moved (the types of models saved by
+earlier versions, e.g. ``stmtl.heads.sentence_classification.SentenceClassificationHead``): nothing named in the
+file is ever imported. A type no registered kind has stops loading with one line naming the kind and how to
+register it. Why not list the heads in ``modules.json`` (as models saved before this format do,
 and which still load): since sentence-transformers 6.0, a type outside ``sentence_transformers`` there makes plain
 ``SentenceTransformer`` refuse the folder unless ``trust_remote_code=True``, and even then it needs stmtl installed.
 
@@ -36,7 +39,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stmtl.heads import HEAD_TYPES, TaskHead
+from stmtl.heads import TaskHead
+from stmtl.heads.registry import SavedTypes, class_of_type, kind_of_type, unknown_type_message
 from stmtl.jsonio import read_json, write_json
 
 if TYPE_CHECKING:
@@ -52,8 +56,9 @@ ADAPTER_KEY = "task_adapter"
 """The key under ``stmtl`` in :data:`CONFIG_FILE` naming the task adapter's folder (:mod:`stmtl.adapters`)."""
 ENCODER_FEATURES = frozenset({"token_embeddings", "sentence_embedding"})
 """Features every encoder yields (Transformer and pooling); :func:`encoder_features` adds declared outputs."""
-HEAD_CLASSES: dict[str, type[TaskHead]] = {f"{cls.__module__}.{cls.__name__}": cls for cls in HEAD_TYPES.values()}
-"""The ``type`` of every stmtl head, as ``modules.json`` and ``heads.json`` write it, to its class."""
+HEAD_CLASSES = SavedTypes()
+"""The ``type`` of every registered head class, as ``modules.json`` and ``heads.json`` write it (and as models saved
+before the class moved wrote it), to its class: a live view of the registry."""
 
 
 def save_model_folder(
@@ -102,7 +107,11 @@ def save_model_folder(
     # between must not leave a folder whose two manifests both list the heads (refused at load as a duplicate).
     modules_json.unlink()
     heads = {name: module for name, module in model._modules.items() if isinstance(module, TaskHead)}
-    head_entries = [{**entry, "task": heads[entry["name"]].task} for entry in entries if entry["name"] in heads]
+    head_entries = [
+        {**entry, "task": heads[entry["name"]].task, "kind": heads[entry["name"]].kind}
+        for entry in entries
+        if entry["name"] in heads
+    ]
     (Path(path) / HEADS_FILE).write_text(json.dumps(head_entries, indent=2) + "\n", encoding="utf-8")
     encoder_entries = [entry for entry in entries if entry["name"] not in heads]
     write_json(modules_json, encoder_entries, indent=2)  # the marker of a complete model appears whole and last
@@ -111,8 +120,9 @@ def save_model_folder(
 def read_head_entries(heads_json: str | os.PathLike | None) -> list[dict[str, Any]]:
     """Parse and check a ``heads.json`` on its own (``None`` or no file: the folder has none).
 
-    Every entry has string ``name``, ``path``, ``task`` and ``type`` and an integer ``idx``; the type is one of
-    stmtl's heads (:data:`HEAD_CLASSES`, nothing named in the file is ever imported); the path is a relative folder
+    Every entry has string ``name``, ``path``, ``task`` and ``type`` (and ``kind``, written since kinds could be
+    registered) and an integer ``idx``; the type is a registered head's (:data:`HEAD_CLASSES`, nothing named in the
+    file is ever imported); the path is a relative folder
     without ``..``; names are module names (non-empty, no ``.``); names, indices, paths and tasks are distinct.
     :func:`check_head_manifest` checks the entries against ``modules.json``.
 
@@ -134,14 +144,16 @@ def read_head_entries(heads_json: str | os.PathLike | None) -> list[dict[str, An
                 raise KeyError(f"an entry lacks one of 'name', 'path', 'task', 'type': {entry}")
             if not isinstance(entry.get("idx"), int) or isinstance(entry["idx"], bool):
                 raise KeyError(f"an entry lacks an integer 'idx': {entry}")
+            if "kind" in entry and not isinstance(entry["kind"], str):
+                raise KeyError(f"an entry's 'kind' is not a string: {entry}")
     except (KeyError, TypeError) as error:
         raise ValueError(f"{file}: malformed ({error})") from None
     for entry in entries:
-        if entry["type"] not in HEAD_CLASSES:
-            raise ValueError(
-                f"{file}: refusing head type {entry['type']!r}: only stmtl's heads are loaded "
-                f"({', '.join(sorted(HEAD_CLASSES))})"
-            )
+        kind = kind_of_type(entry["type"])
+        if kind is None:
+            raise ValueError(f"{file}: {unknown_type_message(entry['type'], entry.get('kind'))}")
+        if entry.get("kind", kind) != kind:
+            raise ValueError(f"{file}: head {entry['name']!r}: kind {entry['kind']!r}, but its type is a {kind} head")
         if os.path.isabs(entry["path"]) or ".." in Path(entry["path"]).parts or not entry["path"]:
             raise ValueError(f"{file}: head path {entry['path']!r} is not a folder inside the model")
         if not entry["name"] or "." in entry["name"]:
@@ -288,7 +300,7 @@ def add_saved_heads(
     order = {entry.get("name"): entry.get("idx", index) for index, entry in enumerate(saved)}
     placed = [(order.get(name, index), name, module) for index, (name, module) in enumerate(named)]
     for entry in entries:
-        head = HEAD_CLASSES[entry["type"]].load(model_name_or_path, subfolder=entry["path"], **hub)
+        head = class_of_type(entry["type"]).load(model_name_or_path, subfolder=entry["path"], **hub)
         if head.task != entry["task"]:
             raise ValueError(
                 f"{heads_json}: the head in {entry['path']} has task {head.task!r}, heads.json says {entry['task']!r}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from stmtl.alignment import IGNORE_INDEX, align_labels, first_pieces, join_words, piece_word_ids, split_words
-from stmtl.bio import decode_entities
+from stmtl.heads.token.bio import decode_entities
 
 
 def test_split_words_whitespace_punctuation_and_cjk() -> None:

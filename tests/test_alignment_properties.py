@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stmtl.alignment import align_labels, first_pieces, join_words, piece_word_ids, split_words
-from stmtl.bio import decode_entities
+from stmtl.heads.token.bio import decode_entities
 from tests.conftest import make_tokenizer
 
 TOKENIZER = make_tokenizer()

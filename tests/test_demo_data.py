@@ -4,7 +4,6 @@ import re
 
 import pytest
 
-from stmtl.bio import validate_tag
 from stmtl.demo_data import (
     INTENT_TEMPLATES,
     SLOT_VALUES,
@@ -17,6 +16,7 @@ from stmtl.demo_data import (
     intent_rows,
     ner_rows,
 )
+from stmtl.heads.token.bio import validate_tag
 
 
 def test_demo_data_rows_are_deterministic_and_consistent() -> None:

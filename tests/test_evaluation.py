@@ -9,11 +9,11 @@ import pytest
 import torch
 from datasets import Dataset
 
-import stmtl.decoding.token as token_module
+import stmtl.heads.token.decoding as token_module
 from stmtl.alignment import split_words
-from stmtl.bio import entities_to_tags
 from stmtl.evaluation import EvalSet, evaluate_model, predict_encoded
 from stmtl.features import encode_dataset
+from stmtl.heads.token.bio import entities_to_tags
 from stmtl.metrics import TokenClassificationMetric
 from tests.helpers import TOY, two_task_model
 

@@ -9,7 +9,7 @@ from datasets import Dataset
 
 from stmtl.evaluation import evaluate_model, evaluation_report
 from stmtl.evaluation_report import MAX_MATRIX_LABELS, blocks, render_markdown, render_text
-from stmtl.metrics.confusion import confusion_matrix, most_confused
+from stmtl.heads.sentence.errors import confusion_matrix, most_confused
 from tests.helpers import TOY, two_task_model
 
 _KINDS = {"city": "loc", "date": "time", "time": "time"}

@@ -91,7 +91,7 @@ def test_model_saved_folder_layout_and_card(saved: str) -> None:
     modules = json.loads((folder / "modules.json").read_text())
     assert [entry["type"].rsplit(".", 1)[-1] for entry in modules] == ["Transformer", "Pooling"]
     heads = json.loads((folder / "heads.json").read_text())
-    assert heads[-1]["type"] == "stmtl.heads.token_classification.TokenClassificationHead"
+    assert heads[-1]["type"] == "stmtl.heads.token.head.TokenClassificationHead"
     assert (folder / "config_sentence_transformers.json").is_file()
     assert not list(folder.rglob("*.bin")) and not list(folder.rglob("*.pt"))
     card = (folder / "README.md").read_text()

@@ -127,6 +127,47 @@ def test_format_old_layout_with_heads_in_modules_json_still_loads(model, copy, l
     assert json.loads((tmp_path / "resaved" / HEADS_FILE).read_text())[0]["task"] == "intent"
 
 
+LEGACY_TYPES = {
+    "intent": "stmtl.heads.sentence_classification.SentenceClassificationHead",
+    "ner": "stmtl.heads.token_classification.TokenClassificationHead",
+}
+"""The head types models saved before the kinds moved into their folders carry."""
+
+
+def _with_legacy_types(folder: Path) -> None:
+    """Rewrite heads.json as stmtl wrote it before head kinds had folders: the old type names, no 'kind'."""
+    heads = json.loads((folder / HEADS_FILE).read_text())
+    old = [{**{k: v for k, v in entry.items() if k != "kind"}, "type": LEGACY_TYPES[entry["task"]]} for entry in heads]
+    (folder / HEADS_FILE).write_text(json.dumps(old, indent=2))
+
+
+def test_format_heads_json_records_kind_and_the_type_of_the_kind_folder(saved) -> None:
+    heads = json.loads((saved / HEADS_FILE).read_text())
+    assert [(entry["kind"], entry["type"]) for entry in heads] == [
+        ("sentence", "stmtl.heads.sentence.head.SentenceClassificationHead"),
+        ("token", "stmtl.heads.token.head.TokenClassificationHead"),
+    ]
+
+
+@pytest.mark.parametrize("layout", ["heads.json", "modules.json"])
+@pytest.mark.parametrize("loader", [stmtl.load, stmtl.MultiTaskSentenceTransformer], ids=["load", "class"])
+def test_format_legacy_head_types_still_load_and_resave_with_the_new_names(
+    model, copy, loader, layout, tmp_path
+) -> None:
+    _with_legacy_types(copy)
+    if layout == "modules.json":
+        _to_old_layout(copy)
+    loaded = loader(str(copy), device="cpu")
+    assert list(loaded.heads) == ["intent", "ner"]
+    assert loaded.predict(TEXTS) == model.predict(TEXTS)
+    loaded.save(str(tmp_path / "resaved"))
+    types = [entry["type"] for entry in json.loads((tmp_path / "resaved" / HEADS_FILE).read_text())]
+    assert types == [
+        "stmtl.heads.sentence.head.SentenceClassificationHead",
+        "stmtl.heads.token.head.TokenClassificationHead",
+    ]
+
+
 @pytest.mark.parametrize(
     "head_type", ["evil_package_xyz.Backdoor", "sentence_transformers.sentence_transformer.modules.dense.Dense"]
 )

@@ -10,7 +10,8 @@ import stmtl
 ROOT = Path(__file__).resolve().parents[1]
 API = [
     "MultiLabelClassificationHead", "MultiTaskSentenceTransformer", "SentenceClassificationHead", "TaskConfig",
-    "TaskHead", "TokenClassificationHead", "TrainConfig", "build", "default_backbone", "export_onnx", "load", "train",
+    "TaskHead", "TokenClassificationHead", "TrainConfig", "build", "default_backbone", "export_onnx", "load",
+    "register_head", "train",
 ]  # fmt: skip
 
 

@@ -2,8 +2,8 @@
 raw argmax word tags before the decoder's repair of stray ``I-X`` tags (what stmtl reported before scoring moved to
 ``predict``'s spans).
 
-The raw tags are the ones the token head hands to :func:`stmtl.bio.decode_entities`, captured during the same
-evaluation pass, so both figures come from one set of logits.
+The raw tags are the ones the token head's decoder hands to :func:`stmtl.heads.token.bio.decode_entities`, captured
+during the same evaluation pass, so both figures come from one set of logits.
 
 Usage:
     python examples/benchmarks/score_raw_tags.py --model runs/snips --data data/snips [--split test]
@@ -19,7 +19,7 @@ import argparse
 import json
 
 import stmtl
-import stmtl.heads.token_classification as token_module
+import stmtl.heads.token.decoding as token_module
 from stmtl.data import read_task_data
 from stmtl.evaluation import evaluate_model
 from stmtl.metrics import TokenClassificationMetric

@@ -24,7 +24,7 @@ from datasets.arrow_writer import ArrowWriter
 from datasets.fingerprint import Hasher
 from tqdm.auto import tqdm
 
-READER_VERSION = 2
+READER_VERSION = 3
 """Part of every cache key: bump it when a reader's output changes for the same input."""
 
 WRITE_BATCH = 10_000

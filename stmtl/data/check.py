@@ -3,9 +3,10 @@
 :func:`check_data` takes the paths ``stmtl train`` takes (``--train``/``--dev``/``--test`` or a ``--config``);
 :func:`check_tasks` takes a run's task list, so that ``train`` can run the same checks first. For every task: its
 label counts per split, rare labels (fewer than :data:`RARE_BELOW` training examples), labels in dev or test that
-training lacks; for every source: rows, duplicate rows and texts labelled two ways, keys no task reads, the tag
-scheme found (and the conversion to IOB2 the readers make); between splits: texts both in training and in dev or
-test; and the length of every text in word pieces of the backbone's tokenizer, against ``max_seq_length``.
+training lacks; for every source: rows, duplicate rows and texts labelled two ways, columns no task of the run
+reads, what its kinds' readers recorded (the tag scheme found and the conversion to IOB2); between splits: texts
+both in training and in dev or test; and the length of every text in word pieces of the backbone's tokenizer,
+against ``max_seq_length``.
 
 Findings are errors when training would fail or learn nothing (a source that cannot be read, e.g. a bad row or
 mixed tag schemes; no label columns; a task with fewer labels than its head needs) and warnings otherwise.
@@ -14,11 +15,9 @@ The report and its text rendering live in :mod:`stmtl.data.check_report`.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
-from collections import Counter
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,13 @@ from typing import Any
 from stmtl.data.check_lengths import load_tokenizer, piece_lengths
 from stmtl.data.check_report import RARE_BELOW, DataReport, SourceReport, TaskReport
 from stmtl.data.errors import DataError
-from stmtl.data.sources import DELIMITED_SUFFIXES, JSONL_SUFFIXES, read_task_data
-from stmtl.data.tag_schemes import recorded_conversion
+from stmtl.data.layout import TEXT
+from stmtl.data.sources import read_task_data
+from stmtl.heads.registry import head_class, head_types
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
-KNOWN_KEYS = ("text", "label", "labels", "tokens", "tags")
 EXAMPLES = 3
 """Example texts quoted per finding."""
 
@@ -111,8 +110,6 @@ def check_tasks(
     Returns:
         The report.
     """
-    from stmtl.heads import HEAD_TYPES
-
     report = DataReport(rare_below=rare_below)
     tasks = [task if isinstance(task, dict) else _task_values(task) for task in tasks]
     data: dict[tuple[str, int], Any] = {}
@@ -126,22 +123,23 @@ def check_tasks(
                 entry.error = str(error)
                 report.errors.append(f"{split} data cannot be read: {error}")
                 continue
-            heads = [HEAD_TYPES[task["kind"]] for task in tasks if task["name"] in names]
+            heads = [(head_class(task["kind"]), task["name"]) for task in tasks if task["name"] in names]
             _describe_source(entry, data[(split, id(source))], source, split, heads)
     for task in tasks:
-        cls = HEAD_TYPES[task["kind"]]
+        cls = head_class(task["kind"])
         entry = TaskReport(task["name"], task["kind"], {split: _optional_name(task.get(split)) for split in SPLITS})
+        entry.unit = cls.count_unit
         report.tasks.append(entry)
         readable = {split: data.get((split, id(task.get(split)))) for split in SPLITS if task.get(split) is not None}
         for split, dataset in readable.items():
-            if dataset is not None and (missing := cls.missing_columns(dataset)):
+            if dataset is not None and (missing := cls.missing_columns(dataset, task["name"])):
                 report.errors.append(
                     f"task {entry.name!r} ({entry.kind}) needs column(s) {missing} in its {split} data "
                     f"{entry.sources[split]}"
                 )
                 readable[split] = None
             elif dataset is not None:
-                entry.label_counts[split] = label_counts(dataset, task["kind"])
+                entry.label_counts[split] = cls.label_counts(dataset, task["name"])
         train_data = readable.get("train")
         if train_data is not None:
             _label_findings(report, entry, cls, train_data, rare_below)
@@ -155,16 +153,10 @@ def check_tasks(
     return report
 
 
-def label_counts(dataset: Any, kind: str) -> dict[str, int]:
-    """Examples per label, most frequent first: labels of a sentence task, labels of a multi-label task (each
-    counted once per row), entities per type (``B-`` tags) of a token task."""
-    if kind == "sentence":
-        counts = Counter(dataset["label"])
-    elif kind == "token":
-        counts = Counter(tag[2:] for tags in dataset["tags"] for tag in tags if tag.startswith("B-"))
-    else:
-        counts = Counter(label for labels in dataset["labels"] for label in set(labels))
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+def label_counts(dataset: Any, kind: str, task: str = "") -> dict[str, int]:
+    """Examples per label of a task of ``kind``, most frequent first, as its head class counts them (e.g. entities
+    per type for a token task); ``{}`` for a kind without labels."""
+    return head_class(kind).label_counts(dataset, task)
 
 
 def _task_values(task: Any) -> dict[str, Any]:
@@ -207,16 +199,18 @@ def _optional_name(source: Any) -> str | None:
     return None if source is None else _name(source)
 
 
-def _describe_source(entry: SourceReport, dataset: Any, source: Any, split: str, heads: list[Any]) -> None:
-    # Rows, duplicates, texts labelled two ways, keys no task reads and the tag scheme of one readable source.
+def _describe_source(entry: SourceReport, dataset: Any, source: Any, split: str, heads: list[tuple[Any, str]]) -> None:
+    # Rows, duplicates, texts labelled two ways, columns no task reads and what the kinds' readers recorded.
     entry.rows = len(dataset)
-    columns = sorted({column for head in heads for column in head.label_columns if column in dataset.column_names})
+    read = {column for cls, task in heads for column in cls.task_features(task)}
+    columns = sorted(column for column in read if column in dataset.column_names)
     texts = _texts(dataset)
     values = list(zip(*(dataset[column] for column in columns))) if columns else [()] * len(texts)
     keys = [json.dumps([text, *row]) for text, row in zip(texts, values)]
     entry.duplicate_rows = len(keys) - len(set(keys))
-    # The same text (ignoring case and spacing) with other labels; tokens may differ in case, tags may not.
-    compared = [index for index, column in enumerate(columns) if column != "tokens"]
+    # The same text (ignoring case and spacing) with other labels; words may differ in case, labels may not.
+    words = {cls.words_column for cls, _ in heads}
+    compared = [index for index, column in enumerate(columns) if column not in words]
     seen: dict[str, tuple[str, str]] = {}
     conflicting: dict[str, None] = {}
     for text, row in zip(texts, values):
@@ -225,50 +219,30 @@ def _describe_source(entry: SourceReport, dataset: Any, source: Any, split: str,
         if first_labels != labels:
             conflicting.setdefault(first_text, None)
     entry.conflicting_texts = list(conflicting)
+    entry.unknown_columns = {column: len(dataset) for column in dataset.column_names if column not in {TEXT, *read}}
     if _is_path(source):
-        read = {"text", *columns}
-        entry.unknown_columns = {key: count for key, count in raw_keys(source).items() if key not in read}
-        tags = Path(source) / split / "seq.out" if Path(source).is_dir() else Path(source)
-        entry.tag_conversion = recorded_conversion(tags) if "tags" in dataset.column_names else None
+        for cls in dict.fromkeys(cls for cls, _ in heads):
+            for file in _files_of(source, split, cls):
+                if (note := cls.column_reader_class.note(file)) is not None:
+                    entry.tag_conversion = note
 
 
-def raw_keys(source: str | os.PathLike) -> dict[str, int]:
-    """The keys of a JSON Lines file (rows carrying each) or the columns of a CSV/TSV header (rows: all); other
-    formats have a fixed layout and give ``{}``."""
+def _files_of(source: str | os.PathLike, split: str, cls: Any) -> list[Path]:
+    # The files a kind's columns come from: the source itself, or a joint folder's files the kind reads.
     path = Path(source)
-    suffix = path.suffix.lower()
-    if path.is_dir() or suffix not in JSONL_SUFFIXES + DELIMITED_SUFFIXES:
-        return {}
-    from stmtl.data.lines import iter_lines
-
-    if suffix in JSONL_SUFFIXES:
-        counts: Counter[str] = Counter()
-        for line in iter_lines(path):
-            if line.strip():
-                row = json.loads(line)
-                counts.update(row.keys() if isinstance(row, dict) else ())
-        return dict(counts)
-    delimiter = "\t" if suffix == ".tsv" else ","
-    records = csv.reader((line + "\n" for line in iter_lines(path)), delimiter=delimiter)
-    header = next((record for record in records if any(cell.strip() for cell in record)), [])
-    rows = sum(1 for record in records if any(cell.strip() for cell in record))
-    return {name.strip(): rows for name in header if name.strip()}
+    return [path / split / name for name in cls.joint_files] if path.is_dir() else [path]
 
 
 def _label_findings(report: DataReport, entry: TaskReport, cls: type, train: Any, rare_below: int) -> None:
-    # Too few labels for the head (an error), rare labels (a warning).
-    labels = cls.labels_from_data(train)
-    if len(labels) < cls.min_labels:
-        report.errors.append(
-            f"task {entry.name!r} ({entry.kind}): its training data has {len(labels)} label(s) {labels}; its head "
-            f"needs at least {cls.min_labels} to learn anything"
-        )
+    # Training data its head learns nothing from (an error), rare labels (a warning).
+    for problem in cls.training_errors(train, entry.name):
+        report.errors.append(f"task {entry.name!r} ({entry.kind}): {problem}")
     counts = entry.label_counts.get("train", {})
     entry.rare = sorted(label for label, count in counts.items() if count < rare_below)
     if entry.rare:
         shown = ", ".join(f"{label} ({counts[label]})" for label in entry.rare[:10])
         more = f" and {len(entry.rare) - 10} more" if len(entry.rare) > 10 else ""
-        unit = "entities" if entry.kind == "token" else "examples"
+        unit = entry.unit.split()[0]  # "examples", "entities"
         report.warnings.append(
             f"task {entry.name!r}: {len(entry.rare)} rare label(s) with fewer than {rare_below} training {unit}: "
             f"{shown}{more}"
@@ -308,10 +282,11 @@ def _split_findings(
 
 
 def _texts(dataset: Any) -> list[str]:
-    # The text of every row; an in-memory dataset of tokens only gets them joined, as training does.
-    if "text" in dataset.column_names:
-        return list(dataset["text"])
-    return [" ".join(tokens) for tokens in dataset["tokens"]]
+    # The text of every row; an in-memory dataset of words only (a token task's) gets them joined, as training does.
+    if TEXT in dataset.column_names:
+        return list(dataset[TEXT])
+    words = next(cls.words_column for cls in head_types().values() if cls.words_column in dataset.column_names)
+    return [" ".join(row) for row in dataset[words]]
 
 
 def _normal(text: str) -> str:
@@ -330,11 +305,9 @@ def _source_findings(report: DataReport) -> None:
                 f"{where}: {len(entry.conflicting_texts)} text(s) occur with different labels, e.g. {shown}"
             )
         if entry.unknown_columns:
-            known = [key for key in entry.unknown_columns if key in KNOWN_KEYS]
-            hint = f" (no task of this run reads {', '.join(map(repr, known))})" if known else ""
             report.warnings.append(
-                f"{where}: key(s) {sorted(entry.unknown_columns)} are ignored{hint}; the keys read are "
-                f"{', '.join(KNOWN_KEYS)}"
+                f"{where}: column(s) {sorted(entry.unknown_columns)} are ignored: no task of this run "
+                f"({', '.join(entry.tasks)}) reads them"
             )
 
 

@@ -58,11 +58,13 @@ class TaskReport:
         unseen: Split → labels in that split that the training data lacks, with their counts.
         overlap: Split → number of that split's rows whose text also occurs in the training data.
         overlap_examples: Split → a few of those texts.
+        unit: What the counts count (its head class's ``count_unit``).
     """
 
     name: str
     kind: str
     sources: dict[str, str | None]
+    unit: str = "examples per label"
     label_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     rare: list[str] = field(default_factory=list)
     unseen: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -126,7 +128,9 @@ def render(report: DataReport) -> str:
         if not splits:
             continue
         labels = list(dict.fromkeys(label for split in splits for label in task.label_counts[split]))
-        unit = "entities per type" if task.kind == "token" else "examples per label"
+        if not labels:  # a kind without labels (e.g. regression)
+            continue
+        unit = task.unit
         rows = [
             [label, *(str(task.label_counts[split].get(label, 0)) for split in splits), _note(task, label)]
             for label in labels

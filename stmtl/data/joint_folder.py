@@ -1,7 +1,9 @@
 """Reader for the SNIPS/ATIS joint layout: ``DIR/{train,dev,test}/{seq.in,seq.out,label}``.
 
 Line ``i`` of the three files of a split describes one example: ``seq.in`` holds its whitespace-separated tokens,
-``seq.out`` one tag per token and ``label`` its sentence label (the intent).
+``seq.out`` one tag per token and ``label`` its sentence label (the intent). Which kind reads which file, and as
+which column, the kinds declare (``joint_files`` of their head class): the token kind reads ``seq.in`` and
+``seq.out``, the sentence kind ``label``. Each line is a text cell its kind's column reader parses and checks.
 """
 
 from __future__ import annotations
@@ -15,22 +17,35 @@ import datasets
 
 from stmtl.data.cached import cached_dataset
 from stmtl.data.errors import DataError
+from stmtl.data.layout import TEXT, FileLayout, kinds_fingerprint, read_row
 from stmtl.data.lines import count_lines, iter_lines
-from stmtl.data.tag_schemes import TagSchemeScan, announce
+from stmtl.heads.registry import head_types
 
 SEQ_IN = "seq.in"
 SEQ_OUT = "seq.out"
 LABEL = "label"
 _FILES = (SEQ_IN, SEQ_OUT, LABEL)
+"""The files of a split, in the order their columns appear in the dataset."""
 
-FEATURES = datasets.Features(
-    {
-        "text": datasets.Value("string"),
-        "tokens": datasets.List(datasets.Value("string")),
-        "tags": datasets.List(datasets.Value("string")),
-        "label": datasets.Value("string"),
-    }
-)
+
+def joint_layout() -> tuple[FileLayout, dict[str, str]]:
+    """The dataset layout of a joint folder's split, from the kinds' ``joint_files``, and each file's column.
+
+    Raises:
+        ValueError: If the kinds do not declare exactly the joint layout's files.
+    """
+    kinds, columns = [], {}
+    for cls in head_types().values():
+        if cls.joint_files:
+            kinds.append((cls, list(cls.joint_files.values())))
+            columns.update(cls.joint_files)
+    if sorted(columns) != sorted(_FILES):
+        raise ValueError(f"the head kinds read the joint files {sorted(columns)}, expected {sorted(_FILES)}")
+    kinds.sort(key=lambda item: min(_FILES.index(name) for name in item[0].joint_files))  # seq.in's first
+    features = {TEXT: datasets.Value("string")}
+    by_column = {column: cls.columns[column] for cls, names in kinds for column in names}
+    features.update({columns[name]: by_column[columns[name]] for name in _FILES})
+    return FileLayout(kinds, datasets.Features(features)), columns
 
 
 def is_joint_folder(path: str | os.PathLike) -> bool:
@@ -62,13 +77,14 @@ def read_joint_folder(
         streaming: Return an ``IterableDataset`` that reads and checks rows as it is iterated.
 
     Returns:
-        A dataset with columns ``text`` (the tokens joined by single spaces), ``tokens``, ``tags`` and ``label``,
-        one row per line.
+        A dataset with columns ``text`` (the tokens joined by single spaces), then the columns of ``seq.in``,
+        ``seq.out`` and ``label`` (``tokens``, ``tags``, ``label``), one row per line.
 
     Raises:
         DataError: If the folder, the split folder or one of its files is missing; if the files' line counts
-            differ; if a line has no tokens, a token count different from its tag count, an invalid tag, a tag of
-            another scheme than the tags before it or an empty label; or if the split has no rows.
+            differ; naming the file and line, if a line has no tokens, a token count different from its tag count,
+            an invalid tag, a tag of another scheme than the tags before it or an empty label; or if the split has
+            no rows.
     """
     root = Path(path)
     if not root.is_dir():
@@ -89,28 +105,25 @@ def read_joint_folder(
             raise DataError(f"line counts differ: {SEQ_IN} has {counts[0]} lines but {name} has {count}", split_dir)
     if not counts[0]:
         raise DataError(f"empty dataset: split {split!r} has no rows", split_dir)
-    data = cached_dataset(_rows, FEATURES, files, streaming, folder=str(split_dir))
-    announce(split_dir / SEQ_OUT)
+    layout, columns = joint_layout()
+    data = cached_dataset(_rows, layout.features, files, streaming, folder=str(split_dir), kinds=kinds_fingerprint())
+    for cls, names in layout.kinds:
+        for name in (file for file, column in columns.items() if column in names):
+            cls.column_reader_class.announce(split_dir / name)
     return data
 
 
-def _rows(folder: str) -> Iterator[dict[str, Any]]:
-    # One checked row per line of the three files.
-    seq_in_path, seq_out_path, label_path = (Path(folder) / name for name in _FILES)
-    scan = TagSchemeScan(seq_out_path)
-    lines = zip(iter_lines(seq_in_path), iter_lines(seq_out_path), iter_lines(label_path))
-    for line_no, (in_line, out_line, label_line) in enumerate(lines, start=1):
-        tokens = in_line.split()
-        if not tokens:
-            raise DataError("empty line: every example needs at least one token", seq_in_path, line_no)
-        tags = out_line.split()
-        if len(tags) != len(tokens):
-            raise DataError(
-                f"{len(tags)} tags but {len(tokens)} tokens on line {line_no} of {SEQ_IN}", seq_out_path, line_no
-            )
-        tags = scan.convert(tags, line_no)
-        label = label_line.strip()
-        if not label:
-            raise DataError("empty label", label_path, line_no)
-        yield {"text": " ".join(tokens), "tokens": tokens, "tags": tags, "label": label}
-    scan.finish()
+def _rows(folder: str, kinds: str) -> Iterator[dict[str, Any]]:
+    # One checked row per line of the three files, each line a cell of its file's column.
+    layout, columns = joint_layout()
+    paths = {columns[name]: Path(folder) / name for name in _FILES}
+    readers = layout.readers(paths)
+    lines = zip(*(iter_lines(Path(folder) / name) for name in _FILES))
+    for line_no, cells in enumerate(lines, start=1):
+        by_column = {columns[name]: cell for name, cell in zip(_FILES, cells)}
+        values: dict[str, Any] = {}
+        for reader, (_, names) in zip(readers, layout.kinds):
+            values.update(reader.parse_cells({column: by_column[column] for column in names}, line_no))
+        yield read_row(values, layout, readers, folder, line_no)
+    for reader in readers:
+        reader.finish()

@@ -7,16 +7,14 @@ from pathlib import Path
 
 import datasets
 
-from stmtl.data.conll import read_conll
 from stmtl.data.delimited import read_delimited
 from stmtl.data.errors import DataError
 from stmtl.data.joint_folder import read_joint_folder
 from stmtl.data.jsonl import read_jsonl
-from stmtl.data.tag_schemes import convert_dataset
+from stmtl.heads.registry import file_readers, head_types
 
 JSONL_SUFFIXES = (".jsonl", ".json")
 DELIMITED_SUFFIXES = (".csv", ".tsv")
-CONLL_SUFFIXES = (".conll", ".bio", ".iob", ".txt")
 
 
 def read_task_data(
@@ -24,13 +22,15 @@ def read_task_data(
 ) -> datasets.Dataset | datasets.IterableDataset:
     """Loads task data from a dataset, a joint-layout folder or a file.
 
-    - A ``datasets.Dataset`` is returned unchanged once it is known to carry labels, unless its ``tags`` are in
-      another scheme than IOB2: they are then converted (:func:`stmtl.data.tag_schemes.convert_dataset`).
+    - A ``datasets.Dataset`` is returned once it is known to carry the columns of some kind, as each kind's
+      column reader prepares it (unchanged, unless e.g. its ``tags`` are in another scheme than IOB2: they are then
+      converted, :func:`stmtl.heads.token.tag_schemes.convert_dataset`).
     - A ``datasets.DatasetDict`` gives its ``split``, checked the same way.
     - A folder is read with :func:`read_joint_folder` for ``split``.
     - A ``.jsonl`` or ``.json`` file is read with :func:`read_jsonl`.
     - A ``.csv`` or ``.tsv`` file with a header row is read with :func:`stmtl.data.delimited.read_delimited`.
-    - A ``.conll``, ``.bio``, ``.iob`` or ``.txt`` file is read with :func:`read_conll`.
+    - A file whose suffix a kind brings a reader for (:func:`stmtl.heads.registry.file_readers`: ``.conll``,
+      ``.bio``, ``.iob`` and ``.txt`` CoNLL files for the token kind) is read with it.
 
     Token tags come out in IOB2 whatever the scheme of the source (IOB1, IOB2, BIOES or BILOU).
 
@@ -43,10 +43,10 @@ def read_task_data(
         streaming: Return an ``IterableDataset`` that reads (and checks) rows as it is iterated.
 
     Returns:
-        A dataset with the label columns of at least one head type (``label``, ``labels``, ``tokens``/``tags``).
+        A dataset with the columns of at least one head kind.
 
     Raises:
-        DataError: If a dataset has the label columns of no head type, a dataset dict
+        DataError: If a dataset has the columns of no head kind, a dataset dict
             lacks ``split``, the path does not exist, a file's suffix is not one of the accepted ones, or the
             reader for the format rejects the data.
     """
@@ -55,9 +55,8 @@ def read_task_data(
             raise DataError(f"DatasetDict has no split {split!r} (splits: {sorted(source)})")
         source = source[split]
     if isinstance(source, datasets.Dataset):
-        _check_columns(source)
-        if "tags" in source.column_names:
-            source = convert_dataset(source)
+        for cls in _reading_kinds(source):
+            source = cls.column_reader_class.prepare_dataset(source)
         return source.to_iterable_dataset() if streaming else source
 
     path = Path(source).expanduser()
@@ -70,9 +69,10 @@ def read_task_data(
         return read_jsonl(path, streaming)
     if suffix in DELIMITED_SUFFIXES:
         return read_delimited(path, streaming)
-    if suffix in CONLL_SUFFIXES:
-        return read_conll(path, streaming)
-    accepted = ", ".join(JSONL_SUFFIXES + DELIMITED_SUFFIXES + CONLL_SUFFIXES)
+    readers = file_readers()
+    if suffix in readers:
+        return readers[suffix](path, streaming)
+    accepted = ", ".join((*JSONL_SUFFIXES, *DELIMITED_SUFFIXES, *readers))
     found = repr(suffix) if suffix else "(no suffix)"
     raise DataError(
         f"unsupported file type {found}; expected a joint-layout folder "
@@ -81,12 +81,13 @@ def read_task_data(
     )
 
 
-def _check_columns(dataset: datasets.Dataset) -> None:
-    # A dataset qualifies if it carries the label columns of at least one head type.
-    from stmtl.heads import HEAD_TYPES
+def _reading_kinds(dataset: datasets.Dataset) -> list[type]:
+    # The kinds whose columns the dataset carries (fixed columns by name, or the tasks a kind finds in it); none is
+    # an error naming what each kind reads.
+    taken = {column for cls in head_types().values() for column in cls.columns if column in dataset.features}
+    found = [cls for cls in head_types().values() if cls.tasks_in(dataset.features, taken)]
+    if found:
+        return found
+    from stmtl.data.layout import known_columns
 
-    missing = {kind: cls.missing_columns(dataset) for kind, cls in HEAD_TYPES.items()}
-    if not all(missing.values()):
-        return
-    described = " or ".join(f"{', '.join(map(repr, columns))} ({kind} task)" for kind, columns in missing.items())
-    raise DataError(f"dataset is missing column(s) {described}; it has columns {sorted(dataset.column_names)}")
+    raise DataError(f"dataset has none of {known_columns()}; it has columns {sorted(dataset.column_names)}")

@@ -1,14 +1,14 @@
 """Decoding without torch: from a head's logits (NumPy arrays) to what ``predict`` returns.
 
-Every backend decodes with this package, so the PyTorch model (through each head's ``decode``) and the ONNX
+Every backend decodes with the same code, so the PyTorch model (through each head's ``decode``) and the ONNX
 runner (:mod:`stmtl.onnx.runner`) return the same keys, labels, scores and entity spans for the same logits:
 
 * :mod:`stmtl.decoding.text_batch`: tokenizer offsets → words, their first pieces and the truncation count;
 * :mod:`stmtl.decoding.windows`: the input checks and the length-sorted batching loop of ``iter_predict``;
-* one module per head kind (:mod:`~stmtl.decoding.sentence`, :mod:`~stmtl.decoding.token`,
-  :mod:`~stmtl.decoding.multilabel`): a decoder built from the head's saved config (labels and decision settings:
-  the sentence head's prior and prior weight τ, the multi-label threshold) whose ``decode(logits, batch)`` gives
-  one result per text.
+* each head kind's decoder, in its folder (``stmtl/heads/<kind>/decoding.py``), found through the registry
+  (:mod:`stmtl.heads.registry`): built from the head's saved config (labels and decision settings: the sentence
+  head's prior and prior weight τ, the multi-label threshold), its ``decode(logits, batch)`` gives one result per
+  text. :func:`decoder_for` builds one after the checks a saved config gets (:func:`check_config`).
 
 The math runs in float64 whatever the logits' precision, so the decision of a backend depends only on its logits.
 Nothing here imports torch: the ONNX runner needs only NumPy, ``tokenizers`` and ``onnxruntime``.
@@ -19,36 +19,45 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stmtl.decoding.multilabel import MultiLabelDecoder
-from stmtl.decoding.sentence import SentenceDecoder
 from stmtl.decoding.text_batch import TextBatch, build_text_batch
-from stmtl.decoding.token import TokenDecoder
-
-DECODERS: dict[str, type[SentenceDecoder] | type[TokenDecoder] | type[MultiLabelDecoder]] = {
-    "sentence": SentenceDecoder,
-    "token": TokenDecoder,
-    "multilabel": MultiLabelDecoder,
-}
-"""The decoder of each head kind (the ``kind`` of :data:`stmtl.heads.HEAD_TYPES`)."""
 
 
-def decoder_for(kind: str, config: Mapping[str, Any]) -> SentenceDecoder | TokenDecoder | MultiLabelDecoder:
+def decoder_class(kind: str) -> Any:
+    """The torch-free decoder class of a head kind.
+
+    Raises:
+        ValueError: If ``kind`` is not a registered kind, or it has no torch-free decoder.
+    """
+    from stmtl.heads.registry import decoder_class as registered
+
+    found = registered(kind)
+    if found is None:
+        raise ValueError(f"head kind {kind!r} has no torch-free decoder (its class sets no decoder_class)")
+    return found
+
+
+def check_config(kind: str, config: Mapping[str, Any]) -> None:
+    """Check a saved head config of ``kind`` as loading the head would, without torch: every key's value, the
+    kind's required keys, and what the kind checks across keys (e.g. IOB2 labels, one prior value per label).
+
+    Raises:
+        HeadConfigError: Naming the first wrong key.
+        ValueError: For a check of the kind across keys.
+    """
+    from stmtl.heads.validation import check_head_config
+
+    decoder = decoder_class(kind)
+    check_head_config(config, decoder.config_checks, complete=True, required=decoder.required_keys)
+    decoder.check_config(config)
+
+
+def decoder_for(kind: str, config: Mapping[str, Any]) -> Any:
     """The decoder of a head of ``kind`` with the saved ``config`` (the head's ``config.json`` values).
 
     Raises:
-        ValueError: If ``kind`` is not a head kind.
+        ValueError: If ``kind`` is not a head kind, or has no torch-free decoder.
     """
-    if kind not in DECODERS:
-        raise ValueError(f"unknown head kind {kind!r} (known: {', '.join(DECODERS)})")
-    return DECODERS[kind].from_config(config)
+    return decoder_class(kind).from_config(config)
 
 
-__all__ = [
-    "DECODERS",
-    "MultiLabelDecoder",
-    "SentenceDecoder",
-    "TextBatch",
-    "TokenDecoder",
-    "build_text_batch",
-    "decoder_for",
-]
+__all__ = ["TextBatch", "build_text_batch", "check_config", "decoder_class", "decoder_for"]

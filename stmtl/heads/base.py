@@ -1,19 +1,26 @@
-"""The shared base of task heads: a small classifier that is a sentence-transformers module and owns its task.
+"""The shared base of task heads: a small network that is a sentence-transformers module and owns its task.
 
 A head reads one feature that the encoder already computed (``sentence_embedding`` or ``token_embeddings``) and
 writes ``features[head.logits_key]``; it never changes the features it reads, so ``encode`` of a multi-task model
 returns exactly the backbone's embeddings. Its constructor arguments are its saved config (``config.json``) and
 its weights are saved as safetensors only.
 
-Like a spaCy pipeline component, a head owns everything task-specific, through the same verbs for every task, so
-that data encoding, training, evaluation and ``predict`` never ask which kind of task they hold:
+Like a spaCy pipeline component, a head owns everything task-specific, through the same verbs for every kind, so
+that data reading, training, evaluation and ``predict`` never ask which kind of task they hold. This base holds
+what every kind shares:
 
-* data: :attr:`label_columns`, :meth:`labels_from_data`, :meth:`encode_targets`, :meth:`collate_targets`;
-* training: :meth:`loss`;
-* inference: :meth:`decode` (used by ``predict`` and by evaluation alike), through the torch-free :attr:`decoder`
-  that the ONNX runner uses too;
-* scoring: :meth:`reference`, :meth:`scored_form`, :meth:`score`, :attr:`metric_keys`, :attr:`selection_key`;
-* dev-time settings: :meth:`calibrate`; plots: :meth:`plot`.
+* config and layers: :attr:`config_keys`, :attr:`config_checks`, ``Dropout → [Linear → GELU → Dropout] → Linear``,
+  :meth:`save` / :meth:`load`;
+* data: the columns a task reads (:meth:`task_features`), the checks of their values in a file
+  (:meth:`column_reader`), a head built from training data (:meth:`for_task`), targets
+  (:meth:`encode_targets`, :meth:`collate_targets`);
+* training: :meth:`loss`, and which items the LP-FT probe fits (:meth:`probe_items`);
+* inference: :meth:`decode`, through the torch-free :attr:`decoder_class` that the ONNX runner uses too;
+* scoring: :meth:`reference`, :meth:`scored_form`, :meth:`metric`, :meth:`score`, :attr:`selection_key` and
+  :attr:`greater_is_better`, :meth:`error_analysis`.
+
+Classification specifics (labels, cross-entropy, the label-set check) live in
+:class:`stmtl.heads.classification.ClassificationHead`; each kind lives in its own folder (``stmtl/heads/<kind>/``).
 """
 
 from __future__ import annotations
@@ -21,8 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import torch
@@ -31,8 +37,8 @@ from sentence_transformers.base.modules import Module
 from torch import nn
 
 from stmtl.decoding.text_batch import TextBatch
+from stmtl.heads.columns import ColumnReader
 from stmtl.heads.validation import HeadConfigError, check_head_config
-from stmtl.metrics.unknown_labels import warn_unknown_labels
 
 if TYPE_CHECKING:
     import datasets
@@ -50,27 +56,49 @@ class TaskHead(Module):
 
     Args:
         task: Task name; the head writes ``features[f"{task}_logits"]`` and ``predict`` keys results by it.
-        labels: Output labels, in logit order.
         in_features: Size of the feature read (the encoder's hidden size).
+        num_outputs: Size of the last layer (one logit per label, or one score); not saved: a kind derives it
+            from its config.
         dropout: Dropout on the input (and hidden layer). 0.1 as in BERT's own fine-tuning heads.
         hidden_features: Size of an optional hidden layer; ``None`` (default) for a single linear layer.
         module_input_name: The feature to read.
+        kind_config: The kind's own config values, checked with :attr:`config_checks` along with the shared ones.
     """
 
     kind: ClassVar[str] = ""
     """Registry name, the ``kind`` of a task in a training config."""
     default_input_name: ClassVar[str] = ""
-    label_columns: ClassVar[tuple[str, ...]] = ()
-    """Dataset columns this task's labels come from."""
+    config_keys: list[str] = ["task", "in_features", "dropout", "hidden_features", "module_input_name"]
+    config_checks: ClassVar[dict[str, Callable[[Any], None]]] = {}
+    """Checks of the config keys a kind adds (see :mod:`stmtl.heads.validation`)."""
+    required_keys: ClassVar[tuple[str, ...]] = ()
+    """Keys of the kind that a saved config must have."""
+    decoder_class: ClassVar[Any] = None
+    """The kind's torch-free decoder: ``from_config(config)`` and ``decode(logits, batch)`` (see
+    :mod:`stmtl.decoding`)."""
+    default_task_name: ClassVar[str] = ""
+    """The name of a task of this kind inferred from data (:mod:`stmtl.data.inferred_tasks`)."""
+    data_description: ClassVar[str] = ""
+    """What data gives a task of this kind, for help texts (e.g. ``"'label' gives task 'intent'"``)."""
+    columns: ClassVar[dict[str, Any]] = {}
+    """The dataset columns a task of this kind reads, by name, with their ``datasets`` feature types."""
+    value_description: ClassVar[str] = ""
+    """What the keys a kind reads by their value look like, for messages (e.g. ``"any other key with a number"``);
+    see :meth:`column_for_value`."""
+    words_column: ClassVar[str | None] = None
+    """A column that holds a row's words (and gives its text when it has none), e.g. ``tokens``."""
+    joint_files: ClassVar[dict[str, str]] = {}
+    """The files of a SNIPS/ATIS joint folder this kind reads, file name → column (:mod:`stmtl.data.joint_folder`)."""
+    column_reader_class: ClassVar[type[ColumnReader]] = ColumnReader
+    """Checks the kind's values in a data file, row by row (see :mod:`stmtl.heads.columns`)."""
     metric_keys: ClassVar[tuple[str, ...]] = ()
     """Keys of :meth:`score` shown in the headline view."""
     selection_key: ClassVar[str] = ""
     """Key of :meth:`score` whose dev value selects the best model."""
-    config_keys: list[str] = ["task", "labels", "in_features", "dropout", "hidden_features", "module_input_name"]
-    extra_checks: ClassVar[dict[str, Callable[[Any], None]]] = {}
-    """Checks of the config keys a head type adds (see :mod:`stmtl.heads.validation`)."""
-    min_labels: ClassVar[int] = 1
-    """Fewest labels a head of this type can learn anything from; fewer gets a warning at training time."""
+    greater_is_better: ClassVar[bool] = True
+    """Whether a larger :attr:`selection_key` value is better (an error, e.g. MAE, is not)."""
+    count_unit: ClassVar[str] = "examples per label"
+    """What :meth:`label_counts` counts, in the data check's report."""
     probe_with_trainable_encoder: ClassVar[bool] = True
     """Whether the LP-FT probe (:mod:`stmtl.training.head_init`) fits this head before a run in which the encoder
     trains. With a frozen encoder every trainable head is probed."""
@@ -78,23 +106,23 @@ class TaskHead(Module):
     def __init__(
         self,
         task: str,
-        labels: list[str],
         in_features: int,
+        num_outputs: int,
         dropout: float = 0.1,
         hidden_features: int | None = None,
         module_input_name: str | None = None,
+        kind_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        arguments = {"task": task, "labels": labels, "in_features": in_features, "dropout": dropout,
+        arguments = {"task": task, **(kind_config or {}), "in_features": in_features, "dropout": dropout,
                      "hidden_features": hidden_features, "module_input_name": module_input_name}  # fmt: skip
         try:
-            check_head_config(arguments)
+            check_head_config(arguments, self.config_checks)
+            if self.decoder_class is not None:
+                self.decoder_class.check_config(arguments)
         except HeadConfigError as error:
             raise ValueError(f"head {task!r}: {error}") from None
-        labels = list(labels)
         self.task = task
-        self.labels = labels
-        self.label_ids = {label: index for index, label in enumerate(labels)}
         self.in_features = in_features
         self.dropout = dropout
         self.hidden_features = hidden_features
@@ -104,7 +132,7 @@ class TaskHead(Module):
         if hidden_features:
             layers += [nn.Linear(in_features, hidden_features), nn.GELU(), nn.Dropout(dropout)]
             width = hidden_features
-        layers.append(nn.Linear(width, len(labels)))
+        layers.append(nn.Linear(width, num_outputs))
         self.classifier = nn.Sequential(*layers)
 
     @property
@@ -117,18 +145,6 @@ class TaskHead(Module):
         """The column of encoded data (and key of a collated batch) holding this task's training targets."""
         return f"labels.{self.task}"
 
-    @property
-    def num_labels(self) -> int:
-        return len(self.labels)
-
-    def warn_if_too_few_labels(self) -> None:
-        """Log a warning when the head has fewer labels than it can learn from (e.g. one intent: loss 0 at once)."""
-        if self.num_labels < self.min_labels:
-            logger.warning(
-                f"task {self.task!r} has a single label {self.labels} in its training data: its {self.kind} head "
-                f"learns nothing (loss 0, accuracy 1.0) and always predicts it; give it at least {self.min_labels}"
-            )
-
     def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
         features[self.logits_key] = self.classifier(features[self.module_input_name])
         return features
@@ -136,28 +152,78 @@ class TaskHead(Module):
     # Data ------------------------------------------------------------------------------------------------------
 
     @classmethod
-    def missing_columns(cls, dataset: datasets.Dataset) -> list[str]:
-        """The :attr:`label_columns` that ``dataset`` lacks (none: it is labelled for this task type)."""
-        return [column for column in cls.label_columns if column not in dataset.column_names]
+    def task_features(cls, task: str) -> datasets.Features:
+        """The columns a task named ``task`` of this kind reads, with their types (:attr:`columns` by default)."""
+        import datasets
+
+        return datasets.Features(dict(cls.columns))
 
     @classmethod
-    def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
-        """The label set found in training data, in logit order."""
+    def missing_columns(cls, dataset: datasets.Dataset | datasets.IterableDataset, task: str) -> list[str]:
+        """The columns of :meth:`task_features` that ``dataset`` lacks (none: it is labelled for the task)."""
+        return [column for column in cls.task_features(task) if column not in (dataset.column_names or ())]
+
+    @classmethod
+    def column_for_value(cls, key: str, value: Any, cell: bool) -> Any | None:
+        """The feature type of a file's key that no kind reads by name, if this kind reads it for its value (e.g. a
+        number for a regression task named after the key); ``None`` by default.
+
+        Args:
+            key: The key (a JSON Lines key or a CSV/TSV column).
+            value: Its value in the first row: a JSON value, or the text of a cell when ``cell``.
+            cell: Whether ``value`` is the text of a CSV/TSV cell.
+        """
+        return None
+
+    @classmethod
+    def tasks_in(cls, features: datasets.Features, taken: set[str]) -> list[str]:
+        """The tasks of this kind that data with these columns gives (:mod:`stmtl.data.inferred_tasks`).
+
+        By default one task, :attr:`default_task_name`, when every one of :attr:`columns` is there.
+
+        Args:
+            features: The data's columns.
+            taken: Columns other kinds read by name (a kind that reads columns by value leaves them alone).
+        """
+        return [cls.default_task_name] if cls.columns and all(column in features for column in cls.columns) else []
+
+    @classmethod
+    def column_reader(cls, source: str | os.PathLike | None, columns: Sequence[str]) -> ColumnReader:
+        """The checks of this kind's values in one source, row by row (:attr:`column_reader_class`)."""
+        return cls.column_reader_class(source, {column: cls.columns[column] for column in columns})
+
+    @classmethod
+    def for_task(
+        cls, task: str, data: datasets.Dataset | datasets.IterableDataset, in_features: int, **options: Any
+    ) -> TaskHead:
+        """A new head for ``task``, shaped by its training data (e.g. the label set found there).
+
+        Args:
+            task: The task name.
+            data: Its training rows.
+            in_features: Size of the feature read.
+            **options: ``dropout``, ``hidden_features`` and the task's ``labels`` (a fixed label set), as the task's
+                config gives them.
+
+        Raises:
+            ValueError: If an option does not apply to the kind (e.g. labels for a regression task).
+        """
         raise NotImplementedError
 
-    @staticmethod
-    def distinct_values(dataset: datasets.Dataset | datasets.IterableDataset, column: str) -> set[str]:
-        """Every value of a string (or list-of-strings) column, read in Arrow batches without Python rows."""
-        import pyarrow.compute as pc
+    def check_continuation(self, data: datasets.Dataset, labels: list[str] | None) -> str | None:
+        """Why this saved head cannot go on training on ``data`` (with the task's fixed ``labels``), or ``None``."""
+        return None
 
-        values: set[str] = set()
-        for batch in dataset.with_format("arrow").iter(batch_size=100_000):
-            array = batch.column(column).combine_chunks()
-            if hasattr(array, "flatten"):
-                array = array.flatten()
-            values.update(pc.unique(array).to_pylist())
-        values.discard(None)
-        return values
+    @classmethod
+    def label_counts(cls, dataset: datasets.Dataset, task: str) -> dict[str, int]:
+        """Examples per label in ``dataset``, most frequent first (for the data check); ``{}`` for a kind without
+        labels."""
+        return {}
+
+    @classmethod
+    def training_errors(cls, dataset: datasets.Dataset, task: str) -> list[str]:
+        """What in the training data of ``task`` would let its head learn nothing (the data check's errors)."""
+        return []
 
     def prepare_training(self, dataset: datasets.Dataset | datasets.IterableDataset, **settings: Any) -> None:
         """Take training-time settings from the training data (e.g. class frequencies); none by default.
@@ -167,42 +233,45 @@ class TaskHead(Module):
         """
 
     def encode_targets(self, batch: pa.Table, alignment: BatchAlignment) -> pa.Array:
-        """Training targets of an Arrow batch of rows (columns ``label_columns``), one value per row;
-        ``alignment`` maps the rows' pieces to their words."""
+        """Training targets of an Arrow batch of rows (the task's columns), one value per row; ``alignment`` maps
+        the rows' pieces to their words."""
         raise NotImplementedError
 
     def collate_targets(self, targets: list[Any], seq_len: int) -> torch.Tensor:
         """Stack the targets of one batch into a tensor; ``seq_len`` is the padded piece length."""
         raise NotImplementedError
 
+    @property
+    def cache_key(self) -> tuple[Any, ...]:
+        """What the tokenization cache of this head's targets depends on (its class, task and config)."""
+        return (type(self).__name__, self.task, self.get_config_dict())
+
     # Training --------------------------------------------------------------------------------------------------
 
     def loss(
         self, features: dict[str, Any], batch: dict[str, torch.Tensor], label_smoothing: float = 0.0
     ) -> torch.Tensor:
-        """Mean cross-entropy of this head's logits against the label ids of ``batch`` (``-100`` ignored)."""
-        logits = features[self.logits_key]
-        targets = batch[self.target_column].to(logits.device)
-        return nn.functional.cross_entropy(
-            logits.reshape(-1, self.num_labels).float(), targets.reshape(-1), label_smoothing=label_smoothing
-        )
+        """The mean loss of this head's logits against the targets of ``batch``."""
+        raise NotImplementedError
+
+    def probe_items(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The items the LP-FT probe fits this head on, from the feature it reads and a batch's targets: every
+        row by default, ``(items, dim)`` and ``(items, ...)``."""
+        return inputs, targets
 
     # Inference and scoring -------------------------------------------------------------------------------------
 
     @property
     def decoder(self) -> Any:
-        """The torch-free decoder of this head's kind with its current config (labels and decision settings), from
-        :mod:`stmtl.decoding`: the same code decodes the ONNX runner's logits."""
-        from stmtl.decoding import decoder_for
-
-        return decoder_for(self.kind, self.get_config_dict())
+        """The torch-free decoder of this head's kind with its current config (labels and decision settings): the
+        same code decodes the ONNX runner's logits."""
+        return self.decoder_class.from_config(self.get_config_dict())
 
     def decode(self, features: dict[str, Any], batch: TextBatch) -> list[Any]:
         """Turn this head's logits for a batch into one ``predict`` result per text, with :attr:`decoder`.
 
         The logits are read as float32 NumPy arrays; the decoder's math runs in float64 (see
-        :mod:`stmtl.decoding`): a sentence head gives ``{"label", "score"}`` per text, a token head a list of
-        entities ``{"label", "start", "end", "text", "score"}``, a multi-label head a list of ``{"label", "score"}``.
+        :mod:`stmtl.decoding`).
         """
         logits = features[self.logits_key].detach().float().cpu().numpy()
         return self.decoder.decode(logits, batch)
@@ -220,29 +289,36 @@ class TaskHead(Module):
         raise NotImplementedError
 
     def score(self, references: list[Any], predictions: list[Any]) -> dict[str, Any]:
-        """Metrics of the predictions; labels the model cannot predict count as wrong (one warning lists them)."""
-        flat = [item for value in references for item in (value if isinstance(value, list) else [value])]
-        warn_unknown_labels(self.task, flat, self.labels)
+        """Metrics of the predictions."""
         return self.metric().compute(predictions=predictions, references=references)
+
+    def error_analysis(self, references: list[Any], predictions: list[Any]) -> dict[str, Any]:
+        """What the task gets wrong, for ``stmtl evaluate``'s report (e.g. a confusion matrix); none by default."""
+        return {}
 
     def chance_level(self) -> float:
         """The :attr:`selection_key` score of guessing, below which a trained task has learned nothing; 0 here."""
         return 0.0
 
     def calibrate(self, model: Any, dataset: datasets.Dataset, **settings: Any) -> dict[str, Any] | None:
-        """Choose decision settings on dev data and keep them in the config; returns them. Argmax heads have none.
+        """Choose decision settings on dev data and keep them in the config; returns them. Most kinds have none.
 
         Args:
             model: The model this head belongs to (to compute dev logits with ``encode``).
-            dataset: Dev rows with a ``text`` column and this task's label columns.
+            dataset: Dev rows with a ``text`` column and this task's columns.
             **settings: The run's calibration options (e.g. ``prior_weight``, ``objective``); kinds ignore those
                 they do not know.
         """
         return None
 
-    def plot(self, references: list[Any], predictions: list[Any], folder: Path) -> list[Path]:
-        """Task-specific plots of dev predictions (e.g. a confusion matrix); none by default."""
-        return []
+    def describe_outputs(self) -> str:
+        """What the head predicts, for the model card (e.g. its labels)."""
+        return ""
+
+    def describe_decision(self, chosen: dict[str, Any]) -> str:
+        """How the head turns logits into results, with its settings and what dev calibration ``chose``, for the
+        model card."""
+        return "the decoded logits"
 
     # Saving ----------------------------------------------------------------------------------------------------
 
@@ -284,11 +360,11 @@ class TaskHead(Module):
         if not isinstance(config, dict):
             raise ValueError(f"{config_path}: must be a JSON object, got {type(config).__name__}")
         try:
-            check_head_config(config, cls.extra_checks, complete=True)
+            check_head_config(config, cls.config_checks, complete=True, required=cls.required_keys)
             head = cls(**config)
         except HeadConfigError as error:
             raise ValueError(f"{config_path}: {error}") from None
-        except ValueError as error:  # a check of the head type itself, e.g. tags that are not IOB2
+        except ValueError as error:  # a check of the kind itself, e.g. tags that are not IOB2
             raise ValueError(f"{config_path}: {error}") from None
         try:
             return cls.load_torch_weights(model_name_or_path, model=head, **hub)

@@ -28,11 +28,11 @@ class HeadConfigError(ValueError):
         super().__init__(f"key {key!r}: {message}")
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -41,7 +41,8 @@ def _check_task(value: Any) -> None:
         raise HeadConfigError("task", f"{value!r} must be an identifier (letters, digits, _) and not reserved")
 
 
-def _check_labels(value: Any) -> None:
+def check_labels(value: Any) -> None:
+    """A classification head's labels: 1 to :data:`MAX_LABELS` distinct strings."""
     if not isinstance(value, (list, tuple)):
         raise HeadConfigError("labels", f"must be a list of strings, got {type(value).__name__}")
     if not 1 <= len(value) <= MAX_LABELS:
@@ -59,12 +60,12 @@ def _check_labels(value: Any) -> None:
 def _check_size(key: str, value: Any, optional: bool = False) -> None:
     if optional and value is None:
         return
-    if not _is_int(value) or not 1 <= value <= MAX_FEATURES:
+    if not is_int(value) or not 1 <= value <= MAX_FEATURES:
         raise HeadConfigError(key, f"must be an integer from 1 to {MAX_FEATURES:,}, got {value!r}")
 
 
 def _check_dropout(value: Any) -> None:
-    if not _is_number(value) or not 0.0 <= value < 1.0:
+    if not is_number(value) or not 0.0 <= value < 1.0:
         raise HeadConfigError("dropout", f"must be a number in [0, 1), got {value!r}")
 
 
@@ -73,50 +74,32 @@ def _check_input_name(value: Any) -> None:
         raise HeadConfigError("module_input_name", f"must be a feature name or null, got {value!r}")
 
 
-def check_threshold(value: Any) -> None:
-    """A multi-label decision threshold: a number in (0, 1)."""
-    if not _is_number(value) or not 0.0 < value < 1.0:
-        raise HeadConfigError("threshold", f"must be a number in (0, 1), got {value!r}")
-
-
-def check_prior(value: Any) -> None:
-    """A label prior: ``null`` or a list of positive numbers summing to 1 (one per label)."""
-    if value is None:
-        return
-    if not isinstance(value, (list, tuple)) or not value or not all(_is_number(v) and v > 0 for v in value):
-        raise HeadConfigError("prior", f"must be null or a list of positive numbers, got {value!r}"[:200])
-    if abs(sum(value) - 1.0) > 1e-4:
-        raise HeadConfigError("prior", f"must sum to 1, got {sum(value):.6f}")
-
-
-def check_prior_weight(value: Any) -> None:
-    """τ, the weight of the log prior in a sentence head's decisions: a number in [0, 1]."""
-    if not _is_number(value) or not 0.0 <= value <= 1.0:
-        raise HeadConfigError("prior_weight", f"must be a number in [0, 1], got {value!r}")
-
-
 CHECKS: dict[str, Callable[[Any], None]] = {
     "task": _check_task,
-    "labels": _check_labels,
     "in_features": lambda value: _check_size("in_features", value),
     "dropout": _check_dropout,
     "hidden_features": lambda value: _check_size("hidden_features", value, optional=True),
     "module_input_name": _check_input_name,
 }
-"""The check of every key of :class:`~stmtl.heads.base.TaskHead`'s config."""
-REQUIRED = ("task", "labels", "in_features")
+"""The check of every key of :class:`~stmtl.heads.base.TaskHead`'s config (a kind adds its own)."""
+REQUIRED = ("task", "in_features")
+"""Keys every saved head config has; a kind may require more."""
 
 
 def check_head_config(
-    config: Mapping[str, Any], extra: Mapping[str, Callable[[Any], None]] | None = None, complete: bool = False
+    config: Mapping[str, Any],
+    extra: Mapping[str, Callable[[Any], None]] | None = None,
+    complete: bool = False,
+    required: tuple[str, ...] = (),
 ) -> None:
     """Check a head's config values and its parameter count.
 
     Args:
         config: The values, e.g. a parsed ``config.json`` or a constructor's arguments.
-        extra: Checks of a head type's own keys (e.g. ``threshold``).
-        complete: ``config`` is a whole saved config: refuse unknown keys and require the constructor's
-            required ones.
+        extra: Checks of a kind's own keys (e.g. ``labels``, ``threshold``).
+        complete: ``config`` is a whole saved config: refuse unknown keys and require :data:`REQUIRED` and
+            ``required``.
+        required: Keys of the kind that a whole config must have (e.g. ``labels``).
 
     Raises:
         HeadConfigError: Naming the first wrong key.
@@ -126,15 +109,15 @@ def check_head_config(
         for key in config:
             if key not in checks:
                 raise HeadConfigError(key, f"unknown key (valid keys: {', '.join(checks)})")
-        for key in REQUIRED:
+        for key in (*REQUIRED, *required):
             if key not in config:
                 raise HeadConfigError(key, "missing")
     for key, value in config.items():
         checks[key](value)
     width = config.get("in_features", 1)
     hidden = config.get("hidden_features")
-    labels = len(config.get("labels", ()))
-    parameters = (width + 1) * hidden + (hidden + 1) * labels if hidden else (width + 1) * labels
+    outputs = len(config["labels"]) if "labels" in config else 1
+    parameters = (width + 1) * hidden + (hidden + 1) * outputs if hidden else (width + 1) * outputs
     if parameters > MAX_PARAMETERS:
         key = "hidden_features" if hidden else "labels"
         raise HeadConfigError(key, f"the head would have {parameters:,} parameters, over {MAX_PARAMETERS:,}")

@@ -1,4 +1,6 @@
-"""Evaluation metrics for stmtl tasks, as offline ``evaluate.Metric`` subclasses plus an unknown-label check.
+"""What every task's metric shares (offline ``evaluate.Metric`` subclasses, the unknown-label check) and exact
+match across tasks. Each kind's own metric lives in its folder (``stmtl/heads/<kind>/metric.py``); the names below
+still find them.
 
 Names are imported lazily: loading a model for ``predict`` does not import ``evaluate`` or scikit-learn.
 """
@@ -10,9 +12,9 @@ from typing import Any
 
 _LAZY = {
     "ExactMatchMetric": "stmtl.metrics.exact_match",
-    "MultiLabelMetric": "stmtl.metrics.multilabel",
-    "SentenceClassificationMetric": "stmtl.metrics.sentence_classification",
-    "TokenClassificationMetric": "stmtl.metrics.token_classification",
+    "MultiLabelMetric": "stmtl.heads.multilabel.metric",
+    "SentenceClassificationMetric": "stmtl.heads.sentence.metric",
+    "TokenClassificationMetric": "stmtl.heads.token.metric",
     "count_unknown_labels": "stmtl.metrics.unknown_labels",
     "warn_unknown_labels": "stmtl.metrics.unknown_labels",
 }

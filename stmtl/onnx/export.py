@@ -278,7 +278,8 @@ def _head_entries(folder: Path, model: Any) -> list[dict[str, Any]]:
     by_task = {entry["task"]: entry for entry in entries}
     return [
         {"task": head.task, "kind": head.kind, "config": f"{by_task[head.task]['path']}/config.json",
-         "type": by_task[head.task]["type"], "output": head.logits_key, "num_labels": head.num_labels}
+         "type": by_task[head.task]["type"], "output": head.logits_key,
+         "num_outputs": head.decoder_class.output_width(head.get_config_dict()) if head.decoder_class else None}
         for head in model.heads.values()
     ]  # fmt: skip
 

@@ -34,12 +34,6 @@ BACKENDS = {"onnx": "", "onnx-int8": "_qint8"}
 """Each ONNX backend of ``stmtl.load`` and the suffix of its graph files (``model.onnx``, ``model_qint8.onnx``)."""
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 """Inputs a graph may take, in this order."""
-HEAD_KINDS = {
-    "stmtl.heads.sentence_classification.SentenceClassificationHead": "sentence",
-    "stmtl.heads.token_classification.TokenClassificationHead": "token",
-    "stmtl.heads.multilabel_classification.MultiLabelClassificationHead": "multilabel",
-}
-"""The kind of every stmtl head type, as ``heads.json`` names it (saved types never move)."""
 
 
 def graph_file(graph: str, backend: str) -> str:

@@ -10,8 +10,10 @@ the weights the export came from (a model saved again over the folder since is r
 config (the checks of :mod:`stmtl.heads.validation`; its labels must match the graph's output), and each graph
 file: its SHA-256 against the manifest (truncated or damaged), its protobuf structure and external-data locations
 (:mod:`stmtl.onnx.graph_file`: nothing outside ``onnx/``), then ONNX Runtime's own parse. Head kinds come
-from a fixed table (:data:`stmtl.onnx.layout.HEAD_KINDS`): nothing named in the folder is imported, and ONNX
-Runtime gets no custom-operator library.
+from the registry (:mod:`stmtl.heads.registry`: a head type resolves to a registered kind, by its current or
+legacy name, without importing torch), each decoded by its kind's torch-free decoder (:mod:`stmtl.decoding`); a kind
+registered without one is refused in one line. Nothing named in the folder is imported, and ONNX Runtime gets no
+custom-operator library.
 """
 
 from __future__ import annotations
@@ -24,18 +26,17 @@ from typing import Any
 
 import numpy as np
 
-from stmtl.bio import check_iob2_labels
-from stmtl.decoding import decoder_for
+from stmtl.decoding import check_config, decoder_class, decoder_for
 from stmtl.decoding.text_batch import build_text_batch
 from stmtl.decoding.windows import check_predict_arguments, iter_in_windows
-from stmtl.heads.validation import HeadConfigError, check_head_config, check_prior, check_prior_weight, check_threshold
+from stmtl.heads.registry import kind_of_type, unknown_type_message
+from stmtl.heads.validation import HeadConfigError
 from stmtl.jsonio import read_json
 from stmtl.onnx.graph_file import check_graph_file
 from stmtl.onnx.layout import (
     BACKENDS,
     ENCODER_GRAPH,
     FORMAT_VERSION,
-    HEAD_KINDS,
     MANIFEST_FILE,
     MODEL_GRAPH,
     ONNX_FOLDER,
@@ -45,13 +46,6 @@ from stmtl.onnx.layout import (
 from stmtl.onnx.tokenization import RunnerTokenizer
 
 logger = logging.getLogger(__name__)
-
-EXTRA_CHECKS = {
-    "sentence": {"prior": check_prior, "prior_weight": check_prior_weight},
-    "token": {},
-    "multilabel": {"threshold": check_threshold},
-}
-"""The config checks each head kind adds (the ``extra_checks`` of its head class)."""
 
 
 class OnnxModel:
@@ -136,25 +130,31 @@ class OnnxModel:
 
     def _decoder(self, entry: dict[str, Any]) -> Any:
         """The decoder of one head, from its ``config.json`` (checked as the PyTorch loader checks it)."""
-        kind = HEAD_KINDS.get(entry["type"])
-        if kind is None or kind != entry["kind"]:
-            raise ValueError(f"{self.onnx_folder / MANIFEST_FILE}: refusing head type {entry['type']!r}")
+        manifest = self.onnx_folder / MANIFEST_FILE
+        kind = kind_of_type(entry["type"])
+        if kind is None:
+            raise ValueError(f"{manifest}: {unknown_type_message(entry['type'], entry.get('kind'))}")
+        if kind != entry["kind"]:
+            raise ValueError(
+                f"{manifest}: refusing head type {entry['type']!r}: it is a {kind} head, not {entry['kind']}"
+            )
+        try:
+            decoder = decoder_class(kind)
+        except ValueError as error:
+            raise ValueError(f"{manifest}: head {entry['task']!r}: {error}; the ONNX backends cannot run it") from None
         path = self._inside(entry["config"], self.folder)
         config = read_json(path)
         try:
             if not isinstance(config, dict):
                 raise HeadConfigError("config", "must be a JSON object")
-            check_head_config(config, EXTRA_CHECKS[kind], complete=True)
+            check_config(kind, config)
             if config["task"] != entry["task"]:
                 raise HeadConfigError("task", f"{config['task']!r}, the export's head is {entry['task']!r}")
-            prior = config.get("prior")
-            if prior is not None and len(prior) != len(config["labels"]):
-                raise HeadConfigError("prior", f"must have one value per label ({len(config['labels'])})")
-            width = self._output_width(entry["output"])
-            if width is not None and width != len(config["labels"]):
-                raise HeadConfigError("labels", f"{len(config['labels'])} labels, the graph outputs {width} logits")
-            if kind == "token":
-                check_iob2_labels(config["labels"])
+            width, expected = self._output_width(entry["output"]), decoder.output_width(config)
+            if width is not None and width != expected:
+                shown = f"{len(config['labels'])} labels" if "labels" in config else f"{expected} outputs"
+                raise HeadConfigError("labels" if "labels" in config else "task", f"{shown}, the graph outputs {width}"
+                                      " logits")  # fmt: skip
         except (HeadConfigError, ValueError) as error:
             raise ValueError(f"{path}: {error}") from None
         return decoder_for(kind, config)

@@ -59,7 +59,8 @@ def run_warnings(model: Any, dev_metrics: dict[str, Any], metrics_file: str | Pa
         problems = []
         score = (dev_metrics.get(task) or {}).get(head.selection_key)
         chance = head.chance_level()
-        if score is not None and score < chance + NEAR_CHANCE * (1.0 - chance):
+        # Only a score that is better when larger has a chance level to compare with (an error's depends on the data).
+        if head.greater_is_better and score is not None and score < chance + NEAR_CHANCE * (1.0 - chance):
             problems.append(f"dev {head.selection_key} {score:.3f} is near chance ({chance:.3f})")
         if task in losses:
             start, end, step = losses[task]

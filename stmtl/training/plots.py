@@ -1,4 +1,5 @@
-"""Training plots built from a run's ``metrics.jsonl``."""
+"""Training plots built from a run's ``metrics.jsonl``, and plots of what the dev set gets wrong, drawn from the
+heads' error analyses (:meth:`stmtl.heads.base.TaskHead.error_analysis`): heads hold no plotting code."""
 
 from __future__ import annotations
 
@@ -173,6 +174,11 @@ def plot_confusion_matrix(
     counts = np.zeros((len(names), len(names)), dtype=int)
     for gold, pred in zip(references, predictions):
         counts[index.get(str(gold), other), index.get(str(pred), other)] += 1
+    return _draw_confusion(counts, names, path, title)
+
+
+def _draw_confusion(counts: np.ndarray, names: list[str], path: str | Path, title: str) -> Path:
+    # A row-normalised heatmap of ``counts`` (rows gold, columns predicted), annotated up to 20 labels.
     totals = counts.sum(axis=1, keepdims=True)
     normalised = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
     size = max(4.0, 0.45 * len(names) + 2.5)
@@ -192,6 +198,26 @@ def plot_confusion_matrix(
                     color = "white" if normalised[i, j] > 0.5 else "black"
                     ax.text(j, i, str(counts[i, j]), ha="center", va="center", color=color, fontsize=8)
     return _save(fig, path)
+
+
+def plot_errors(task: str, analysis: dict[str, Any], folder: str | Path) -> list[Path]:
+    """The plots a task's dev error analysis allows: its confusion matrix (``confusion_{task}.png``), when it has
+    one (a sentence task's).
+
+    Args:
+        task: The task name.
+        analysis: What its head's ``error_analysis`` returned for the dev set.
+        folder: Where the images go.
+
+    Returns:
+        The written paths.
+    """
+    confusion = analysis.get("confusion_matrix")
+    if not confusion or not confusion.get("labels"):
+        return []
+    counts = np.array(confusion["matrix"], dtype=int)
+    names = [str(label) for label in confusion["labels"]]
+    return [_draw_confusion(counts, names, Path(folder) / f"confusion_{task}.png", f"{task}: dev confusion matrix")]
 
 
 def plot_run(run_dir: str | Path) -> list[Path]:

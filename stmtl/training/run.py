@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import sys
@@ -12,7 +11,7 @@ from typing import Any
 import datasets
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedDataParallelKwargs, set_seed
 
 from stmtl.adapters import AdapterConfig, TaskAdapter, targets_of
 from stmtl.backbone import saved_task_parts
@@ -22,7 +21,8 @@ from stmtl.data import read_task_data
 from stmtl.data.check import warn_data_findings
 from stmtl.evaluation import EvalSet, headline
 from stmtl.features import TRAIN_COLUMNS, encode_dataset
-from stmtl.heads import HEAD_TYPES, TaskHead
+from stmtl.heads import TaskHead
+from stmtl.heads.registry import head_class
 from stmtl.jsonio import write_json
 from stmtl.model import MultiTaskSentenceTransformer
 from stmtl.model_card import run_summary
@@ -32,6 +32,7 @@ from stmtl.training.checkpoint import checkpoint_path, save_model_into_run
 from stmtl.training.drift import check_sts_file, describe, measure_run_drift
 from stmtl.training.folder_claim import TRACKER_NAME, WRITE_PROBE
 from stmtl.training.health import run_warnings
+from stmtl.training.resolve import resolve_config
 from stmtl.training.run_folder import RunFolder
 from stmtl.training.streaming import StreamingTrainData, streaming_stream
 from stmtl.training.train_data import TrainData, TrainStream
@@ -78,46 +79,49 @@ def group_by_source(tasks: list[TaskConfig], key: str, joint: bool) -> list[list
 def make_heads(
     config: TrainConfig, train_data: dict[str, datasets.Dataset], dim: int, saved: dict[str, TaskHead] | None = None
 ) -> list[TaskHead]:
-    """One head per task, in config order, with the labels found in its training data unless the config fixes them.
+    """One head per task, in config order, shaped by its training data (e.g. its label set, unless the config fixes
+    it): :meth:`TaskHead.for_task` of the task's kind.
 
     A task with a head in ``saved`` (the backbone is a saved stmtl model) continues that head: same kind, weights
     and label set.
 
     Raises:
-        ConfigError: If a task's training data lacks the columns its head reads labels from, or a saved head does
-            not fit its task (another kind, or labels it lacks).
+        ConfigError: If a task's training data lacks the columns its head reads, an option does not apply to its
+            kind, or a saved head does not fit its task (another kind, or labels it lacks).
     """
     heads = []
     for task in config.tasks:
-        cls = HEAD_TYPES[task.kind]
+        cls = head_class(task.kind)
         data = train_data[task.name]
-        if missing := cls.missing_columns(data):
+        if missing := cls.missing_columns(data, task.name):
             raise ConfigError(
                 f"task {task.name!r} ({task.kind}) needs column(s) {missing} in its training data {task.train!r}"
             )
         if task.name in (saved or {}):
             heads.append(continued_head(saved[task.name], task, cls, data))
         else:
-            labels = task.labels or cls.labels_from_data(data)
-            heads.append(cls(task.name, labels, dim, dropout=task.dropout, hidden_features=task.hidden_features))
-        heads[-1].warn_if_too_few_labels()
+            options = {"dropout": task.dropout, "hidden_features": task.hidden_features}
+            if task.labels is not None:
+                options["labels"] = task.labels
+            try:
+                heads.append(cls.for_task(task.name, data, dim, **options))
+            except (TypeError, ValueError) as error:
+                raise ConfigError(f"task {task.name!r} ({task.kind}): {error}") from None
         heads[-1].prepare_training(data, logit_adjustment=config.logit_adjustment)
     return heads
 
 
 def continued_head(head: TaskHead, task: TaskConfig, cls: type[TaskHead], data: datasets.Dataset) -> TaskHead:
-    """A saved head that goes on training for ``task``, checked against the task's kind and labels."""
+    """A saved head that goes on training for ``task``, checked against the task's kind and data."""
     if type(head) is not cls:
         raise ConfigError(
             f"task {task.name!r} is of kind {task.kind!r}, but the backbone's head {task.name!r} is a "
             f"{type(head).__name__}; give the task another name to train a new head"
         )
-    if task.labels is not None and list(task.labels) != list(head.labels):
-        raise ConfigError(f"task {task.name!r}: labels differ from the label set of the backbone's head")
-    if unknown := sorted(set(cls.labels_from_data(data)) - set(head.labels)):
+    if (problem := head.check_continuation(data, task.labels)) is not None:
         raise ConfigError(
-            f"task {task.name!r}: the backbone's head lacks label(s) {unknown[:5]} of the training data "
-            f"{task.train!r}; give the task another name to train a new head"
+            f"task {task.name!r}: {problem} (training data {task.train!r}); give the task another name to train a "
+            "new head"
         )
     return head
 
@@ -138,7 +142,8 @@ def eval_sets(
 
 
 def setup(config: TrainConfig) -> MultiTaskTrainer:
-    """Everything before the first step: accelerator, seed, data, label sets, model with heads, trainer."""
+    """Everything before the first step: accelerator, seed, data, label sets, model with heads, the config's
+    data-dependent defaults resolved (:func:`~stmtl.training.resolve.resolve_config`), trainer."""
     check_output_dir(config.output_dir)
     check_sts_file(config.sts)
     if config.report_to == "tensorboard":
@@ -148,15 +153,18 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
             raise ConfigError("report_to 'tensorboard' needs the tensorboard package: pip install tensorboard")
     # Accelerate keeps its settings in process-wide singletons; one process may run several trainings (compare,
     # notebooks), so each run drops the previous run's precision/accumulation settings. The process group
-    # (PartialState) is kept.
+    # (PartialState) is kept. Accelerate has no public call for this: these are the resets its own test utilities
+    # make between runs.
     AcceleratorState._reset_state(reset_partial_state=False)
     GradientState._reset_state()
+    ddp_kwargs = DistributedDataParallelKwargs()  # find_unused_parameters is set by the trainer, before prepare()
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         cpu=config.cpu,
         log_with=None if config.report_to == "none" else config.report_to,
         project_dir=config.output_dir,
+        kwargs_handlers=[ddp_kwargs],
     )
     set_seed(config.seed)
     if accelerator.is_main_process and not config.streaming:
@@ -168,7 +176,6 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
             data = read_task_data(group[0].train, split="train", streaming=config.streaming)
         raw_train.update({task.name: data for task in group})
     rows = 0 if config.streaming else sum(len(raw_train[group[0].name]) for group in train_groups)
-    config.resolve_preservation(rows)  # the default weight depends on the amount of training data
 
     trust = config.trust_remote_code
     model = build([], backbone=config.backbone, device=str(accelerator.device), trust_remote_code=trust)
@@ -184,8 +191,9 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
         logger.info("continuing the saved head(s) of %s from %s", ", ".join(continued), config.backbone)
     model.to(accelerator.device)
     dev_sets = eval_sets(config, "dev", model, accelerator)
-    return MultiTaskTrainer(model, config, train_data(config, train_groups, raw_train, model, accelerator), dev_sets,
-                            accelerator, fitted_heads=continued)  # fmt: skip
+    data = train_data(config, train_groups, raw_train, model, accelerator)
+    resolved = resolve_config(config, rows, data)
+    return MultiTaskTrainer(model, resolved, data, dev_sets, accelerator, ddp_kwargs, fitted_heads=continued)
 
 
 def add_adapter(config: TrainConfig, model: MultiTaskSentenceTransformer, saved: TaskAdapter | None) -> None:
@@ -271,7 +279,6 @@ def train(
             checkpoint or changed settings. A folder that ``train`` created is removed when the run fails before
             writing anything worth keeping (:func:`stmtl.training.folder_claim.removable`).
     """
-    config = dataclasses.replace(config)  # defaults are resolved on a copy: the caller's config stays as given
     config.validate()  # a config built in Python (TrainConfig(...)) gets the checks from_dict/from_yaml make
     check_max_seq_length(config.max_seq_length, position_limit(config.backbone), "config key 'max_seq_length'")
     with RunFolder(config, resume=resume, overwrite=overwrite) as run, loader_bars_off():
@@ -284,12 +291,13 @@ def calibration_settings(config: TrainConfig) -> dict[str, Any]:
 
 
 def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSentenceTransformer, dict[str, Any]]:
-    """:func:`train` in a folder that ``run`` has claimed."""
+    """:func:`train` in a folder that ``run`` has claimed; ``training_config.json`` gets the resolved config."""
     run_dir = Path(config.output_dir)
     trainer = setup(config)
+    config = trainer.config  # resolved: what the run trains with
     trainer.state["run_id"] = run.run_id
     accelerator, dev_sets, model = trainer.accelerator, trainer.dev_sets, trainer.unwrapped
-    run.started(trainer.resolved_config().to_dict())
+    run.started(config.to_dict())
     if config.report_to != "none":
         accelerator.init_trackers(TRACKER_NAME)
     state = trainer.train(resume_from=run.resume_from)
@@ -327,13 +335,11 @@ def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSenten
         "warnings": warnings,
     }
     model.card_info = {
-        "training_config": trainer.resolved_config().to_dict(),
+        "training_config": config.to_dict(),
         "example_texts": dev_sets[0].dataset[:3]["text"] if dev_sets else [],
         "metrics": {"dev": results["dev"], "test": results["test"]},
         "warnings": warnings,
-        "run": run_summary(
-            state, trainer.epoch_lengths, trainer.resolved_config().epochs, trainer.total_steps, calibration
-        ),
+        "run": run_summary(state, trainer.epoch_lengths, config.epochs, trainer.total_steps, calibration),
     }
     if accelerator.is_main_process:
         drift, split = measure_run_drift(config, model, dev_sets, test_sets)
@@ -344,11 +350,11 @@ def _train_claimed(config: TrainConfig, run: RunFolder) -> tuple[MultiTaskSenten
         print(describe(drift, split), file=sys.stderr)
         save_model_into_run(model, run_dir)
         write_json(run_dir / "results.json", results, indent=2, default=float)
-        from stmtl.training.plots import plot_run
+        from stmtl.training.plots import plot_errors, plot_run
 
         plot_run(run_dir)
         for task, (references, predictions) in dev_pairs.items():
-            model.heads[task].plot(references, predictions, run_dir / "plots")
+            plot_errors(task, model.heads[task].error_analysis(references, predictions), run_dir / "plots")
     accelerator.wait_for_everyone()
     if config.report_to != "none":
         accelerator.end_training()

@@ -46,6 +46,18 @@ class StreamingStream:
         table = pa.Table.from_pydict({key: value for key, value in rows.items() if value is not None})
         return self.encoder(table).select(self.columns).to_pydict()
 
+    def size(self) -> None:
+        """Unknown without a reading pass: a streamed source has no random access (see :meth:`count`)."""
+        return None
+
+    def rows(self, indices: Any) -> dict[str, list]:
+        """Not available: a streamed source has no random access.
+
+        Raises:
+            TypeError: Always.
+        """
+        raise TypeError("a streamed training source has no random access to its rows")
+
     def probe(self, size: int) -> dict[str, list]:
         """The first ``size`` rows of the source, encoded: a fixed batch for diagnostics."""
         rows = list(islice(iter(self.source), size))
@@ -66,6 +78,9 @@ class StreamingTrainData:
         world: Number of processes; each reads every ``world``-th batch of the mix.
     """
 
+    batches_per_epoch = None
+    """Unknown: a streamed run's budget is its step budget, not epochs."""
+
     def __init__(self, streams: list[StreamingStream], config: TrainConfig, rank: int, world: int) -> None:
         self.streams, self.config = streams, config
         # One open-ended epoch: the step budget, in batches.
@@ -84,6 +99,9 @@ class StreamingTrainData:
             seed=config.seed,
             stopping_strategy="all_exhausted",
         )
+
+    def plan_epochs(self, epochs: float) -> None:
+        """Nothing to plan: the one open-ended epoch is the step budget."""
 
     def _cycle(self) -> Iterator[dict[str, Any]]:
         """The mix's batches, data epoch after data epoch."""

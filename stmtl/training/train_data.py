@@ -2,7 +2,7 @@
 
 :class:`TrainData` holds memory-mapped Arrow datasets (one per stream) and plans every epoch with
 :mod:`stmtl.training.sampling`; :class:`stmtl.training.streaming.StreamingTrainData` offers the same interface over
-``IterableDataset`` sources. The trainer only calls ``streams``, ``epoch_lengths`` and ``batches``.
+``IterableDataset`` sources (the protocols of :mod:`stmtl.training.streams`).
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ class TrainStream:
         """``(rows,)`` piece count of every row, read from the ``length`` column."""
         return piece_lengths(self.dataset)
 
+    def size(self) -> int:
+        """Rows in the stream."""
+        return len(self.dataset)
+
     def rows(self, indices: np.ndarray | slice) -> dict[str, list]:
         """The rows at ``indices``, column → values."""
         if isinstance(indices, slice):
@@ -68,7 +72,8 @@ class TrainData:
 
     Each epoch's mix (stream and batch number of every batch: two small arrays per epoch) is computed up front, so
     every epoch's length is known; the examples of an epoch are only shuffled when it starts, and only the current
-    epoch's batches are held.
+    epoch's batches are held. The first epoch's mix is computed at once (its length counts a default budget); the
+    others when the epochs are planned (:meth:`plan_epochs`, by :func:`stmtl.training.resolve.resolve_config`).
 
     Args:
         streams: The training streams.
@@ -80,15 +85,24 @@ class TrainData:
         self.streams, self.config, self.world = streams, config, world
         self.sampler_streams = [Stream(stream.tasks, stream.lengths()) for stream in streams]
         self.mixes = [self._mix(0)]
-        self.epochs = config.epochs or budget_epochs(
-            len(self.mixes[0][0]), config.gradient_accumulation_steps, config.min_steps
-        )
-        epochs = max(1, math.ceil(self.epochs))
-        self.mixes += [self._mix(epoch) for epoch in range(1, epochs)]
-        self.epoch_lengths = [len(streams) for streams, _ in self.mixes]
-        if self.epochs < epochs:  # a fractional last epoch
-            self.epoch_lengths[-1] = max(1, int(self.epoch_lengths[-1] * (self.epochs - (epochs - 1))))
+        self.epochs: float | None = None
+        self.epoch_lengths: list[int] = []
         self.plan: tuple[int, EpochPlan] | None = None
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Batches of the first epoch: what a default budget is counted in
+        (:func:`stmtl.training.resolve.resolve_config`)."""
+        return len(self.mixes[0][0])
+
+    def plan_epochs(self, epochs: float) -> None:
+        """Plan ``epochs`` passes (a fractional last one is cut short): every epoch's mix and length."""
+        self.epochs = epochs
+        count = max(1, math.ceil(epochs))
+        self.mixes = self.mixes[:1] + [self._mix(epoch) for epoch in range(1, count)]
+        self.epoch_lengths = [len(streams) for streams, _ in self.mixes]
+        if epochs < count:  # a fractional last epoch
+            self.epoch_lengths[-1] = max(1, int(self.epoch_lengths[-1] * (epochs - (count - 1))))
 
     def _mix(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         config = self.config

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import math
 import sys
 import time
 from collections.abc import Collection
@@ -24,7 +22,7 @@ from stmtl.features import collate, forward
 from stmtl.jsonio import to_json
 from stmtl.model import MultiTaskSentenceTransformer
 from stmtl.save_errors import reporting
-from stmtl.training.accumulation import end_epoch_with_step, steps_in_epochs
+from stmtl.training.accumulation import end_epoch_with_step
 from stmtl.training.checkpoint import (
     checkpoint_name,
     finish_checkpoint,
@@ -38,15 +36,12 @@ from stmtl.training.freezing import GradualUnfreezer, apply_freeze, loss_tasks
 from stmtl.training.head_init import fit_heads
 from stmtl.training.optim import build_optimizer, build_scheduler
 from stmtl.training.preservation import EmbeddingPreservation, set_encoder_dropout
+from stmtl.training.resolve import planned_steps
 from stmtl.training.run_folder import after_checkpoint
-from stmtl.training.streaming import StreamingTrainData
-from stmtl.training.train_data import TrainData
+from stmtl.training.streams import TrainingData
 from stmtl.training.weighting import TaskWeighting
 
 logger = logging.getLogger(__name__)
-
-EVALUATIONS = 10
-"""Dev evaluations of a run without ``eval_every``, evenly spaced (the last at the final step)."""
 
 
 class TrainingError(RuntimeError):
@@ -85,10 +80,14 @@ class MultiTaskTrainer:
 
     Args:
         model: The model, heads included.
-        config: The run's configuration.
-        data: The training streams and their batch order (:class:`TrainData`, or :class:`StreamingTrainData`).
+        config: The run's configuration, resolved (:func:`stmtl.training.resolve.resolve_config`: its
+            ``preserve_embeddings``, ``epochs`` and ``eval_every`` decided, the data's epochs planned).
+        data: The training streams and their batch order (:class:`~stmtl.training.streams.TrainingData`).
         dev_sets: Encoded development data for evaluation and model selection.
         accelerator: The run's ``Accelerator``.
+        ddp_kwargs: The ``DistributedDataParallelKwargs`` handler the accelerator was built with
+            (``Accelerator(kwargs_handlers=[...])``); the trainer sets its ``find_unused_parameters`` before
+            ``prepare`` wraps the model.
         fitted_heads: Tasks whose heads continue from a saved model: the head probe leaves them as they are.
     """
 
@@ -96,9 +95,10 @@ class MultiTaskTrainer:
         self,
         model: MultiTaskSentenceTransformer,
         config: TrainConfig,
-        data: TrainData | StreamingTrainData,
+        data: TrainingData,
         dev_sets: list[EvalSet],
         accelerator: Accelerator,
+        ddp_kwargs: DistributedDataParallelKwargs,
         fitted_heads: Collection[str] = (),
     ) -> None:
         self.config, self.dev_sets, self.accelerator = config, dev_sets, accelerator
@@ -113,7 +113,7 @@ class MultiTaskTrainer:
         self.probes = {task: stream.probe(config.batch_size) for stream in self.streams for task in stream.tasks}
         # DDP's per-step unused-parameter search only where some batches skip parameters (interleave mode).
         self.find_unused_parameters = stop_unreached_parameters(model, self.streams, accelerator.device, config)
-        accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=self.find_unused_parameters)
+        ddp_kwargs.find_unused_parameters = self.find_unused_parameters
         weights = {task.name: task.weight for task in config.tasks}
         self.weighting = TaskWeighting(self.tasks, weights, config.loss_weighting == "uncertainty")
         extra = [self.weighting.log_variance] if self.weighting.learned else []
@@ -128,8 +128,8 @@ class MultiTaskTrainer:
             self.preservation = EmbeddingPreservation(config.preserve_method, config.preserve_embeddings)
             self.preservation.prepare(model, self.streams, config.eval_batch_size)
         self.epoch_lengths = self.data.epoch_lengths
-        self.total_steps = self._count_steps()
-        self.eval_every = config.eval_every or max(1, math.ceil(self.total_steps / EVALUATIONS))
+        self.total_steps = planned_steps(self.epoch_lengths, config)
+        self.eval_every = config.eval_every
         warmup = int(config.warmup_ratio * self.total_steps)
         self.scheduler = build_scheduler(optimizer, config.scheduler, warmup, self.total_steps)
         self.model, self.optimizer = accelerator.prepare(TrainingModule(model, self.weighting), optimizer)
@@ -140,19 +140,6 @@ class MultiTaskTrainer:
         }  # fmt: skip
         self.last_evaluated_step = -1
         self.start_time = time.perf_counter()
-
-    # Planning --------------------------------------------------------------------------------------------------
-
-    def resolved_config(self) -> TrainConfig:
-        """The config with the values this run derived from its data: epochs and the evaluation interval."""
-        epochs = getattr(self.data, "epochs", self.config.epochs)
-        return dataclasses.replace(self.config, epochs=epochs, eval_every=self.eval_every)
-
-    def _count_steps(self) -> int:
-        steps = steps_in_epochs(self.epoch_lengths, self.config.gradient_accumulation_steps)
-        if self.config.max_steps:
-            steps = min(steps, self.config.max_steps) if steps else self.config.max_steps
-        return max(1, steps)
 
     # Training --------------------------------------------------------------------------------------------------
 

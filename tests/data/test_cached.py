@@ -19,9 +19,9 @@ def _counting_rows(monkeypatch) -> list[int]:
     calls: list[int] = []
     original = joint_folder._rows
 
-    def rows(folder: str):  # noqa: ANN202
+    def rows(folder: str, kinds: str):  # noqa: ANN202
         calls.append(1)
-        yield from original(folder)
+        yield from original(folder, kinds)
 
     rows.__qualname__ = rows.__name__ = "_rows"
     monkeypatch.setattr(joint_folder, "_rows", rows)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stmtl.data.check import check_data, check_tasks, label_counts, raw_keys
+from stmtl.data.check import check_data, check_tasks, label_counts
 from stmtl.data.check_report import render
 
 
@@ -24,7 +24,7 @@ def _row(text: str, label: str, tags: str | None = None, **extra: object) -> dic
 
 
 TRAIN = [
-    _row("book a table at nobu", "Book", "O O O O B-rest", lang="en"),
+    _row("book a table at nobu", "Book", "O O O O B-rest"),
     _row("book a table at noma tonight", "Book", "O O O O B-rest B-date"),
     _row("weather in paris", "Weather", "O O B-city"),
     _row("weather in paris", "Weather", "O O B-city"),  # a duplicate row
@@ -53,12 +53,12 @@ def test_check_data_reports_tasks_counts_and_warnings(sample, tiny_backbone) -> 
     train_source = report.sources[0]
     assert (train_source.split, train_source.rows, train_source.duplicate_rows) == ("train", 6, 1)
     assert train_source.conflicting_texts == ["Weather in  Rome"]  # as first written
-    assert train_source.unknown_columns == {"lang": 1}
+    assert train_source.unknown_columns == {}
     warnings = "\n".join(report.warnings)
     assert "rare label(s) with fewer than 5 training examples: Book (3), Weather (3)" in warnings
     assert "Play (1)" in warnings and "artist (1)" in warnings
     assert warnings.count("also in the training data") == 1  # one finding for the two tasks sharing the files
-    assert "1 duplicate row(s)" in warnings and "['lang'] are ignored" in warnings
+    assert "1 duplicate row(s)" in warnings and "ignored" not in warnings
 
 
 def test_check_data_text_and_json_reports(sample, tiny_backbone) -> None:
@@ -66,7 +66,7 @@ def test_check_data_text_and_json_reports(sample, tiny_backbone) -> None:
     text = render(report)
     assert "Labels of 'intent' (sentence: examples per label)" in text
     assert "not in train (dev)" in text and "rare" in text
-    assert text.splitlines()[-1].startswith("no errors: the data can be trained on; 8 warning(s)")
+    assert text.splitlines()[-1].startswith("no errors: the data can be trained on; 7 warning(s)")
     values = json.loads(json.dumps(report.to_dict()))
     assert values["exit_code"] == 0 and values["tasks"][0]["label_counts"]["dev"] == {"Play": 1, "Weather": 1}
 
@@ -90,10 +90,10 @@ def test_check_data_reports_tag_conversion(tmp_path, tiny_backbone) -> None:
 
 def test_check_data_error_without_label_columns(tmp_path) -> None:
     report = check_data(_jsonl(tmp_path / "x.jsonl", [{"text": "hi", "lable": "x"}]))
-    assert report.exit_code == 2 and "keys: ['lable', 'text']" in report.errors[0]
+    assert report.exit_code == 2 and "x.jsonl:1: key 'lable' is read by no head kind" in report.errors[0]
     csv = tmp_path / "x.csv"
     csv.write_text("text,intent\nhello,greet\n", encoding="utf-8")
-    assert "header names none of 'label'" in check_data(str(csv)).errors[0]
+    assert "x.csv:1: column 'intent' is read by no head kind" in check_data(str(csv)).errors[0]
 
 
 def test_check_data_error_on_a_task_with_one_label(tmp_path, tiny_backbone) -> None:
@@ -151,8 +151,8 @@ def test_check_data_reads_a_config(sample, tmp_path, tiny_backbone) -> None:
     config.write_text(json.dumps({"tasks": tasks, "backbone": tiny_backbone, "max_seq_length": 6}))
     report = check_data(config=str(config))
     assert [task.name for task in report.tasks] == ["intent"] and report.max_seq_length == 6
-    assert report.sources[0].unknown_columns == {"lang": 1, "tokens": 6, "tags": 6}  # no task reads the tags
-    assert any("no task of this run reads 'tokens', 'tags'" in warning for warning in report.warnings)
+    assert report.sources[0].unknown_columns == {"tokens": 6, "tags": 6}  # no task reads the tags
+    assert any("['tags', 'tokens'] are ignored: no task of this run (intent)" in w for w in report.warnings)
     with pytest.raises(ValueError, match="one of the two"):
         check_data(train, config=str(config))
 
@@ -167,12 +167,11 @@ def test_check_tasks_takes_in_memory_datasets_without_lengths() -> None:
     assert label_counts(data, "multilabel") == {"x": 1, "y": 1}
 
 
-def test_raw_keys_of_csv_and_tsv(tmp_path) -> None:
-    (tmp_path / "a.csv").write_text("text,label,note\nhi,greet,x\n\nbye,leave,y\n", encoding="utf-8")
-    (tmp_path / "a.tsv").write_text('text\tlabel\n"hi\tgreet\n', encoding="utf-8")
-    assert raw_keys(tmp_path / "a.csv") == {"text": 2, "label": 2, "note": 2}
-    assert raw_keys(tmp_path / "a.tsv") == {"text": 1, "label": 1}
-    assert raw_keys(tmp_path) == {}
+def test_check_data_a_key_no_kind_reads_is_an_error_naming_line_and_key(tmp_path, tiny_backbone) -> None:
+    train = _jsonl(tmp_path / "train.jsonl", [_row("hi", "greet"), _row("bye", "leave", lang="en")])
+    report = check_data(train, backbone=tiny_backbone)
+    assert report.exit_code == 2
+    assert any("train.jsonl:2:" in error and "'lang'" in error for error in report.errors), report.errors
 
 
 def test_check_tasks_takes_a_runs_task_configs_as_train_would(sample) -> None:

@@ -33,7 +33,7 @@ def test_read_delimited_csv_every_column(tmp_path: Path) -> None:
 
 
 def test_read_delimited_tsv_has_no_quoting(tmp_path: Path) -> None:
-    path = write(tmp_path / "d.TSV", 'label\ttext\textra\nGreet\tsay "hi", Ann\tignored\n\n\nBye\t"bye\tx\n')
+    path = write(tmp_path / "d.TSV", 'label\ttext\nGreet\tsay "hi", Ann\n\n\nBye\t"bye\n')
     data = read_delimited(path)
     assert data.column_names == ["text", "label"]
     assert data.to_dict() == {"text": ['say "hi", Ann', '"bye'], "label": ["Greet", "Bye"]}
@@ -71,7 +71,8 @@ def test_read_delimited_quoted_line_break_counts_lines(tmp_path: Path, check_err
         ("text,label,text\na,b,c\n", 1, ["'text' appears twice"]),
         ("text,tokens\na,b\n", 1, ["'tokens' column but no 'tags'"]),
         ("label\nA\n", 1, ["no 'text' column"]),
-        ("sentence,intent\na,b\n", 1, ["none of 'label'", "['sentence', 'intent']"]),
+        ("sentence,intent\na,b\n", 1, ["column 'sentence' is read by no head kind", "'label' (sentence task)"]),
+        ("text,label,extra\na,b,c\n", 1, ["column 'extra' is read by no head kind", "remove it"]),
     ],
 )
 def test_read_delimited_errors_name_file_and_line(tmp_path: Path, check_error: ErrorCheck, text, line, words):

@@ -108,7 +108,7 @@ def test_read_joint_folder_empty_label(tmp_path: Path, check_error: ErrorCheck) 
     make_split(tmp_path, label="PlayMusic\n  \n")
     with pytest.raises(DataError) as info:
         read_joint_folder(tmp_path)
-    assert "empty label" in check_error(info, "label", 2)
+    assert "'label' is empty" in check_error(info, "label", 2)
 
 
 def test_read_joint_folder_empty_seq_in_line(tmp_path: Path, check_error: ErrorCheck) -> None:

@@ -28,10 +28,21 @@ def write_jsonl(path: Path, rows: list[object], *, blank_lines: bool = False) ->
 
 
 def test_read_jsonl_sentence_rows(tmp_path: Path) -> None:
-    rows = [{"text": "hello", "label": "greet", "id": 1}, {"text": "bye", "label": "x"}]
+    rows = [{"text": "hello", "label": "greet"}, {"text": "bye", "label": "x"}]
     path = write_jsonl(tmp_path / "s.jsonl", rows)
     data = read_jsonl(path)
     assert data.to_dict() == {"text": ["hello", "bye"], "label": ["greet", "x"]}
+
+
+@pytest.mark.parametrize("line", [1, 2])
+def test_read_jsonl_a_key_no_kind_reads_is_an_error_naming_line_and_key(
+    tmp_path: Path, check_error: ErrorCheck, line: int
+) -> None:
+    rows = [{"text": "hello", "label": "greet"}, {"text": "bye", "label": "x"}]
+    rows[line - 1]["note"] = "x"
+    with pytest.raises(DataError) as info:
+        read_jsonl(write_jsonl(tmp_path / "s.jsonl", rows))
+    assert "key 'note' is read by no head kind" in check_error(info, "s.jsonl", line)
 
 
 def test_read_jsonl_token_rows_join_text(tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ def test_read_task_data_dataset_missing_columns() -> None:
     with pytest.raises(DataError) as info:
         read_task_data(data)
     text = str(info.value)
-    assert "'label'" in text and "'tags'" in text and "'tokens'" not in text.split("it has")[0]
+    assert "none of 'label' (sentence task), 'tokens'/'tags' (token task)" in text
+    assert "it has columns ['text', 'tokens']" in text
     assert "\n" not in text
 
 

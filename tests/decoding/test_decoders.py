@@ -5,10 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from stmtl.decoding import MultiLabelDecoder, SentenceDecoder, TextBatch, TokenDecoder, decoder_for
-from stmtl.decoding.multilabel import sigmoid
-from stmtl.decoding.token import transitions
+from stmtl.decoding import TextBatch, check_config, decoder_for
 from stmtl.heads import MultiLabelClassificationHead, SentenceClassificationHead, TokenClassificationHead
+from stmtl.heads.multilabel.decoding import MultiLabelDecoder, sigmoid
+from stmtl.heads.sentence.decoding import SentenceDecoder
+from stmtl.heads.token.decoding import TokenDecoder, transitions
+from stmtl.heads.validation import HeadConfigError
 
 
 def test_decoder_for_reads_a_saved_head_config(tmp_path) -> None:
@@ -22,8 +24,22 @@ def test_decoder_for_reads_a_saved_head_config(tmp_path) -> None:
 
 
 def test_decoder_for_unknown_kind_refused() -> None:
-    with pytest.raises(ValueError, match="unknown head kind 'regression'"):
-        decoder_for("regression", {"labels": ["a"]})
+    with pytest.raises(ValueError, match="unknown head kind 'nonsense'"):
+        decoder_for("nonsense", {"labels": ["a"]})
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "fragment"),
+    [
+        ("sentence", {"task": "t", "in_features": 4}, "key 'labels': missing"),
+        ("sentence", {"task": "t", "labels": ["a", "b"], "in_features": 4, "prior": [1.0]}, "one value per label"),
+        ("token", {"task": "t", "labels": ["O", "X-y"], "in_features": 4}, "unknown tag 'X-y'"),
+        ("multilabel", {"task": "t", "labels": ["a"], "in_features": 4, "threshold": 1.5}, "key 'threshold'"),
+    ],
+)
+def test_check_config_checks_a_saved_config_without_torch(kind, config, fragment) -> None:
+    with pytest.raises((HeadConfigError, ValueError), match=fragment):
+        check_config(kind, config)
 
 
 def test_sentence_decoder_prior_weight_moves_the_decision() -> None:
@@ -72,6 +88,10 @@ def test_decoding_imports_without_torch() -> None:
     import subprocess
     import sys
 
-    script = "import sys; sys.modules['torch'] = None\nimport stmtl.decoding, stmtl.decoding.windows\nprint('ok')"
+    script = (
+        "import sys; sys.modules['torch'] = None\nimport stmtl.decoding, stmtl.decoding.windows\n"
+        "from stmtl.heads import registry\n"
+        "for kind in registry.kinds(): stmtl.decoding.decoder_class(kind)\nprint('ok')"
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from stmtl.alignment import first_pieces, piece_word_ids, split_words
-from stmtl.bio import constrained_tags, decode_entities, iob2_transitions
 from stmtl.heads import MultiLabelClassificationHead
+from stmtl.heads.token.bio import constrained_tags, decode_entities, iob2_transitions
 from tests.helpers import TOY, TRICKY_TEXTS, two_task_model
 
 TEXTS = [*TRICKY_TEXTS, *(text for text, _, _ in TOY), "x " * 80]  # the last one is truncated

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from stmtl.model_format import HEAD_CLASSES
-from stmtl.onnx.layout import HEAD_KINDS, graph_file
-from stmtl.onnx.runner import EXTRA_CHECKS
+from stmtl.decoding import decoder_class
+from stmtl.heads.registry import head_types, kind_of_type
+from stmtl.onnx.layout import graph_file
 
 
-def test_head_kinds_cover_every_head_class() -> None:
-    assert HEAD_KINDS == {name: cls.kind for name, cls in HEAD_CLASSES.items()}
-    assert EXTRA_CHECKS == {cls.kind: dict(cls.extra_checks) for cls in HEAD_CLASSES.values()}
+def test_every_head_class_resolves_to_its_kind_and_decoder_without_torch() -> None:
+    for kind, cls in head_types().items():
+        assert kind_of_type(f"{cls.__module__}.{cls.__name__}") == kind
+        assert decoder_class(kind) is cls.decoder_class  # what the runner decodes with is the head's own
+        assert cls.config_checks == cls.decoder_class.config_checks
 
 
 def test_graph_file_names() -> None:

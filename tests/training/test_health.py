@@ -12,6 +12,7 @@ class FakeHead:
     """A sentence head as run_warnings reads it: its selection metric and chance level."""
 
     selection_key = "accuracy"
+    greater_is_better = True
 
     def chance_level(self) -> float:
         return 0.25

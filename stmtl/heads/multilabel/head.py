@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+import datasets
 import numpy as np
 import pyarrow as pa
 import torch
 from torch import nn
 
-from stmtl.heads.base import TaskHead
-from stmtl.heads.validation import HeadConfigError, check_threshold
+from stmtl.heads.classification import ClassificationHead
+from stmtl.heads.multilabel import DATA, KIND
+from stmtl.heads.multilabel.columns import MultiLabelColumnReader
+from stmtl.heads.multilabel.decoding import MultiLabelDecoder
 
 if TYPE_CHECKING:
-    import datasets
     import evaluate
 
     from stmtl.alignment import BatchAlignment
@@ -22,7 +25,7 @@ THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 """Decision thresholds tried on dev data: 0.05, 0.10, ..., 0.95."""
 
 
-class MultiLabelClassificationHead(TaskHead):
+class MultiLabelClassificationHead(ClassificationHead):
     """Gives each text any subset of ``labels`` from ``features["sentence_embedding"]`` (column ``labels``).
 
     Writes ``features[f"{task}_logits"]`` of shape ``(batch, num_labels)``: one independent logit per label.
@@ -45,26 +48,28 @@ class MultiLabelClassificationHead(TaskHead):
         threshold: Probability at or above which a label is predicted.
     """
 
-    kind = "multilabel"
+    kind = KIND
+    data_description = DATA
     default_input_name = "sentence_embedding"
-    label_columns = ("labels",)
+    default_task_name = "labels"
+    columns = {"labels": datasets.List(datasets.Value("string"))}
+    label_column = "labels"
+    column_reader_class = MultiLabelColumnReader
+    decoder_class = MultiLabelDecoder
+    config_checks = MultiLabelDecoder.config_checks
     metric_keys = ("micro_f1", "macro_f1")
     selection_key = "micro_f1"
-    config_keys = [*TaskHead.config_keys, "threshold"]
-    extra_checks = {"threshold": check_threshold}
+    config_keys = [*ClassificationHead.config_keys, "threshold"]
 
     def __init__(self, task: str, labels: list[str], in_features: int, threshold: float = 0.5, **kwargs: Any):
-        super().__init__(task, labels, in_features, **kwargs)
-        try:
-            check_threshold(threshold)
-        except HeadConfigError as error:
-            raise ValueError(f"head {task!r}: {error}") from None
+        super().__init__(task, labels, in_features, kind_config={"threshold": threshold}, **kwargs)
         self.threshold = float(threshold)
 
     @classmethod
-    def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
-        """The sorted set of every label in the ``labels`` lists."""
-        return sorted(cls.distinct_values(dataset, "labels"))
+    def label_counts(cls, dataset: datasets.Dataset, task: str) -> dict[str, int]:
+        """Examples per label (each counted once per row), most frequent first."""
+        counts = Counter(label for labels in dataset["labels"] for label in set(labels))
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     def encode_targets(self, batch: pa.Table, alignment: BatchAlignment) -> pa.Array:
         """A multi-hot vector per row; labels unknown to the head are left out (evaluation counts them wrong)."""
@@ -96,7 +101,7 @@ class MultiLabelClassificationHead(TaskHead):
         return sorted(item["label"] for item in result)
 
     def metric(self) -> evaluate.Metric:
-        from stmtl.metrics import MultiLabelMetric
+        from stmtl.heads.multilabel.metric import MultiLabelMetric
 
         return MultiLabelMetric(keep_in_memory=True)
 
@@ -123,3 +128,10 @@ class MultiLabelClassificationHead(TaskHead):
         scores = {threshold: micro_f1(threshold) for threshold in THRESHOLD_GRID}
         self.threshold = max(THRESHOLD_GRID, key=lambda t: (scores[t], -abs(t - 0.5)))
         return {"threshold": self.threshold, "dev_micro_f1": scores[self.threshold]}
+
+    def describe_decision(self, chosen: dict[str, Any]) -> str:
+        """Every label at or above the threshold, and the dev score that chose it."""
+        line = f"every label whose sigmoid probability is at least {self.threshold:g}"
+        if "dev_micro_f1" in chosen:
+            line += f" (threshold chosen on dev: micro-F1 {chosen['dev_micro_f1']:.4f})"
+        return line

@@ -1,8 +1,8 @@
-"""Task A: sentence classification (e.g. intents) from the pooled sentence embedding."""
+"""Sentence classification (e.g. intents) from the pooled sentence embedding."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import datasets
@@ -12,8 +12,9 @@ import torch
 from torch import nn
 
 from stmtl.alignment import IGNORE_INDEX
-from stmtl.heads.base import TaskHead
-from stmtl.heads.validation import HeadConfigError, check_prior, check_prior_weight
+from stmtl.heads.classification import ClassificationHead
+from stmtl.heads.sentence import DATA, KIND
+from stmtl.heads.sentence.decoding import SentenceDecoder, check_prior_weight
 
 if TYPE_CHECKING:
     import evaluate
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from stmtl.alignment import BatchAlignment
 
 
-class SentenceClassificationHead(TaskHead):
+class SentenceClassificationHead(ClassificationHead):
     """Classifies a whole text from ``features["sentence_embedding"]``; one label per text (column ``label``).
 
     Writes ``features[f"{task}_logits"]`` of shape ``(batch, num_labels)``.
@@ -58,14 +59,20 @@ class SentenceClassificationHead(TaskHead):
         prior_weight: τ, the weight of ``log(prior)`` added to the logits at prediction; 0 until calibrated.
     """
 
-    kind = "sentence"
+    kind = KIND
+    data_description = DATA
     default_input_name = "sentence_embedding"
-    label_columns = ("label",)
+    default_task_name = "intent"
+    columns = {"label": datasets.Value("string")}
+    label_column = "label"
+    joint_files = {"label": "label"}
+    """The file of a SNIPS/ATIS joint folder this kind reads (:mod:`stmtl.data.joint_folder`): one label a line."""
+    decoder_class = SentenceDecoder
+    config_checks = SentenceDecoder.config_checks
     metric_keys = ("accuracy", "macro_f1")
     selection_key = "accuracy"
     min_labels = 2
-    config_keys = [*TaskHead.config_keys, "prior", "prior_weight"]
-    extra_checks = {"prior": check_prior, "prior_weight": check_prior_weight}
+    config_keys = [*ClassificationHead.config_keys, "prior", "prior_weight"]
     PRIOR_WEIGHT_GRID = tuple(round(0.05 * i, 2) for i in range(21))
     """τ values :meth:`calibrate` tries: 0, 0.05, ..., 1."""
     logit_adjustment = True
@@ -80,14 +87,8 @@ class SentenceClassificationHead(TaskHead):
         prior_weight: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(task, labels, in_features, **kwargs)
-        try:
-            check_prior(prior)
-            check_prior_weight(prior_weight)
-            if prior is not None and len(prior) != len(labels):
-                raise HeadConfigError("prior", f"must have one value per label ({len(labels)}), got {len(prior)}")
-        except HeadConfigError as error:
-            raise ValueError(f"head {task!r}: {error}") from None
+        super().__init__(task, labels, in_features, kind_config={"prior": prior, "prior_weight": prior_weight},
+                         **kwargs)  # fmt: skip
         self.prior = None if prior is None else [float(value) for value in prior]
         self.prior_weight = float(prior_weight)
 
@@ -97,9 +98,10 @@ class SentenceClassificationHead(TaskHead):
         return None if self.prior is None else torch.tensor(self.prior, dtype=torch.float32).log()
 
     @classmethod
-    def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
-        """The sorted set of ``label`` values."""
-        return sorted(cls.distinct_values(dataset, "label"))
+    def label_counts(cls, dataset: datasets.Dataset, task: str) -> dict[str, int]:
+        """Examples per label, most frequent first."""
+        counts = Counter(dataset["label"])
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     def prepare_training(
         self, dataset: datasets.Dataset | datasets.IterableDataset, logit_adjustment: bool = True, **settings: Any
@@ -174,9 +176,17 @@ class SentenceClassificationHead(TaskHead):
         return 1.0 / self.num_labels
 
     def metric(self) -> evaluate.Metric:
-        from stmtl.metrics import SentenceClassificationMetric
+        from stmtl.heads.sentence.metric import SentenceClassificationMetric
 
         return SentenceClassificationMetric(keep_in_memory=True)
+
+    def error_analysis(self, references: list[str], predictions: list[str]) -> dict[str, Any]:
+        """The ``confusion_matrix`` and its ``most_confused`` (gold, predicted) pairs
+        (:mod:`stmtl.heads.sentence.errors`)."""
+        from stmtl.heads.sentence.errors import confusion_matrix, most_confused
+
+        matrix = confusion_matrix(references, predictions)
+        return {"confusion_matrix": matrix, "most_confused": most_confused(matrix)}
 
     def calibrate(
         self, model: Any, dataset: datasets.Dataset, prior_weight: float | None = None, objective: str = "accuracy",
@@ -221,10 +231,15 @@ class SentenceClassificationHead(TaskHead):
         return {"prior_weight": self.prior_weight, "objective": objective, "dev_accuracy": accuracy,
                 "dev_balanced_accuracy": balanced}  # fmt: skip
 
-    def plot(self, references: list[str], predictions: list[str], folder: Path) -> list[Path]:
-        """The dev confusion matrix."""
-        from stmtl.training.plots import plot_confusion_matrix
-
-        path = Path(folder) / f"confusion_{self.task}.png"
-        title = f"{self.task}: dev confusion matrix"
-        return [plot_confusion_matrix(references, predictions, self.labels, path, title=title)]
+    def describe_decision(self, chosen: dict[str, Any]) -> str:
+        """The label with the largest logit, plus τ times the log prior when the head has one."""
+        if self.prior is None:
+            return "the label with the largest logit (no label prior)"
+        line = f"the label with the largest logit + τ · log(training prior), prior weight τ = {self.prior_weight:g}"
+        if "dev_accuracy" in chosen:
+            objective = chosen.get("objective", "accuracy")
+            line += (
+                f" (chosen on dev by {objective}: accuracy {chosen['dev_accuracy']:.4f}, balanced accuracy "
+                f"{chosen['dev_balanced_accuracy']:.4f})"
+            )
+        return line

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stmtl.bio import check_iob2_labels, constrained_tags, decode_entities, entity_type, iob2_transitions
+from stmtl.heads.token.bio import check_iob2_labels, constrained_tags, decode_entities, entity_type, iob2_transitions
 
 
 def test_entity_type_rejects_unknown_scheme() -> None:

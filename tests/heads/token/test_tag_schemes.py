@@ -10,8 +10,9 @@ from pathlib import Path
 import datasets
 import pytest
 
-from stmtl.data import DataError, read_conll, read_joint_folder, read_jsonl, read_task_data, tag_schemes
-from stmtl.data.tag_schemes import TagSchemeScan, convert_dataset, tag_parts
+from stmtl.data import DataError, read_conll, read_joint_folder, read_jsonl, read_task_data
+from stmtl.heads.token import tag_schemes
+from stmtl.heads.token.tag_schemes import TagSchemeScan, convert_dataset, tag_parts
 
 ErrorCheck = Callable[..., str]
 

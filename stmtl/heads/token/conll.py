@@ -1,4 +1,8 @@
-"""Reader for CoNLL-style token files: one token per line, blank lines between sentences."""
+"""Reader for CoNLL-style token files: one token per line, blank lines between sentences (a token task's format).
+
+The registry (:mod:`stmtl.heads.registry`) names it for the suffixes of :data:`SUFFIXES`, so
+:func:`stmtl.data.read_task_data` reads such files with it.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,11 @@ import datasets
 from stmtl.data.cached import cached_dataset
 from stmtl.data.errors import DataError
 from stmtl.data.lines import iter_lines
-from stmtl.data.tag_schemes import TagSchemeScan, announce
+from stmtl.heads.token.tag_schemes import TagSchemeScan, announce
 
 DOCSTART = "-DOCSTART-"
+SUFFIXES = (".conll", ".bio", ".iob", ".txt")
+"""The suffixes of CoNLL files (matched case-insensitively)."""
 
 FEATURES = datasets.Features(
     {
@@ -35,8 +41,8 @@ def read_conll(path: str | os.PathLike, streaming: bool = False) -> datasets.Dat
     markers, not tokens: they are skipped and also end any sentence in progress.
 
     Tags may be in IOB1 (CoNLL-2003 as distributed), IOB2, BIOES or BILOU, one scheme per file; they are converted
-    to IOB2 (:mod:`stmtl.data.tag_schemes`), which is what the token head learns and what seqeval then scores, for
-    dev and test files as for training ones.
+    to IOB2 (:mod:`stmtl.heads.token.tag_schemes`), which is what the token head learns and what seqeval then
+    scores, for dev and test files as for training ones.
 
     Args:
         path: The CoNLL file.

@@ -1,25 +1,29 @@
-"""Task B: token classification (NER / slot filling) from the per-token hidden states."""
+"""Token classification (NER / slot filling) from the per-token hidden states."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+import datasets
 import numpy as np
 import pyarrow as pa
 import torch
 
 from stmtl.alignment import IGNORE_INDEX
-from stmtl.bio import check_iob2_labels, entities_to_tags
-from stmtl.heads.base import TaskHead
+from stmtl.heads.classification import ClassificationHead
+from stmtl.heads.token import DATA, KIND
+from stmtl.heads.token.bio import entities_to_tags
+from stmtl.heads.token.columns import TokenColumnReader
+from stmtl.heads.token.decoding import TokenDecoder
 
 if TYPE_CHECKING:
-    import datasets
     import evaluate
 
     from stmtl.alignment import BatchAlignment
 
 
-class TokenClassificationHead(TaskHead):
+class TokenClassificationHead(ClassificationHead):
     """Tags every word piece from ``features["token_embeddings"]``; one IOB2 tag per word (``tokens``/``tags``).
 
     Writes ``features[f"{task}_logits"]`` of shape ``(batch, seq, num_labels)``.
@@ -28,11 +32,11 @@ class TokenClassificationHead(TaskHead):
         * IOB2 tags (``B-type`` opens an entity, ``I-type`` continues it, ``O`` is outside): the scheme of SNIPS
           and ATIS data and what seqeval's strict mode scores, so no conversion sits between model and metric.
           The data readers convert IOB1 (CoNLL-2003), BIOES and BILOU sources to IOB2 before the head sees them
-          (:mod:`stmtl.data.tag_schemes`); the head itself holds IOB2 labels only, and its label set must
+          (:mod:`stmtl.heads.token.tag_schemes`); the head itself holds IOB2 labels only, and its label set must
           contain ``O``.
         * Each word is tagged from its first piece; later pieces are ignored in the loss and at decoding, so a
           word counts once however the tokenizer splits it.
-        * Decoding (:class:`stmtl.decoding.token.TokenDecoder`): a Viterbi pass over the words' log-probabilities
+        * Decoding (:class:`stmtl.heads.token.decoding.TokenDecoder`): a Viterbi pass over the words' log-probabilities
           picks the most probable tag sequence in which every ``I-X`` continues an ``X`` entity, and the words'
           tags become entities with character offsets; words cut by truncation are tagged ``O``.
         * A single linear layer with dropout 0.1 by default, as BERT's token-classification head.
@@ -48,9 +52,20 @@ class TokenClassificationHead(TaskHead):
         module_input_name: Feature to read, ``"token_embeddings"`` by default.
     """
 
-    kind = "token"
+    kind = KIND
+    data_description = DATA
     default_input_name = "token_embeddings"
-    label_columns = ("tokens", "tags")
+    default_task_name = "slots"
+    columns = {"tokens": datasets.List(datasets.Value("string")), "tags": datasets.List(datasets.Value("string"))}
+    words_column = "tokens"
+    label_column = "tags"
+    joint_files = {"seq.in": "tokens", "seq.out": "tags"}
+    """The files of a SNIPS/ATIS joint folder this kind reads (:mod:`stmtl.data.joint_folder`): the words and the
+    tags of each line."""
+    column_reader_class = TokenColumnReader
+    decoder_class = TokenDecoder
+    config_checks = TokenDecoder.config_checks
+    count_unit = "entities per type"
     metric_keys = ("precision", "recall", "f1")
     selection_key = "f1"
     min_labels = 2  # "O" and one entity tag
@@ -60,15 +75,17 @@ class TokenClassificationHead(TaskHead):
     # 52.7 dev slot F1 with the probe, 62.6 without (README, "Defaults that fit the data").
     probe_with_trainable_encoder = False
 
-    def __init__(self, task: str, labels: list[str], in_features: int, **kwargs: Any) -> None:
-        super().__init__(task, labels, in_features, **kwargs)
-        check_iob2_labels(self.labels)
-
     @classmethod
-    def labels_from_data(cls, dataset: datasets.Dataset) -> list[str]:
+    def labels_from_data(cls, dataset: datasets.Dataset | datasets.IterableDataset) -> list[str]:
         """``O`` first, then the sorted set of the other tags (IOB2: the readers have converted other schemes)."""
         tags = cls.distinct_values(dataset, "tags")
         return ["O", *sorted(tags - {"O"})]
+
+    @classmethod
+    def label_counts(cls, dataset: datasets.Dataset, task: str) -> dict[str, int]:
+        """Entities per type (``B-`` tags), most frequent first."""
+        counts = Counter(tag[2:] for tags in dataset["tags"] for tag in tags if tag.startswith("B-"))
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     def encode_targets(self, batch: pa.Table, alignment: BatchAlignment) -> pa.Array:
         """Per row, one id per piece: the word's tag id on its first piece, ``-100`` elsewhere and for unknown tags."""
@@ -88,6 +105,16 @@ class TokenClassificationHead(TaskHead):
         return entities_to_tags(result, word_spans)
 
     def metric(self) -> evaluate.Metric:
-        from stmtl.metrics import TokenClassificationMetric
+        from stmtl.heads.token.metric import TokenClassificationMetric
 
         return TokenClassificationMetric(keep_in_memory=True)
+
+    def error_analysis(self, references: list[list[str]], predictions: list[list[str]]) -> dict[str, Any]:
+        """The ``entity_errors``: missed, spurious, wrong span and wrong type (:mod:`stmtl.heads.token.errors`)."""
+        from stmtl.heads.token.errors import entity_errors
+
+        return {"entity_errors": entity_errors(references, predictions)}
+
+    def describe_decision(self, chosen: dict[str, Any]) -> str:
+        """The most probable well-formed IOB2 tag sequence."""
+        return "the most probable well-formed IOB2 tag sequence per text, read as entities"

@@ -1,29 +1,9 @@
-"""Confusion matrix and entity errors against counts worked out by hand."""
+"""Entity errors against counts worked out by hand."""
 
 from __future__ import annotations
 
-import pytest
-
-from stmtl.metrics import TokenClassificationMetric
-from stmtl.metrics.confusion import confusion_matrix, entity_errors, most_confused
-
-
-def test_confusion_matrix_rows_gold_columns_predicted() -> None:
-    confusion = confusion_matrix(["a", "a", "b", "c", "c"], ["a", "b", "b", "a", "d"])
-    assert confusion == {
-        "labels": ["a", "b", "c", "d"],
-        "matrix": [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 0, 1], [0, 0, 0, 0]],
-    }
-    assert most_confused(confusion) == [
-        {"gold": "a", "predicted": "b", "count": 1},
-        {"gold": "c", "predicted": "a", "count": 1},
-        {"gold": "c", "predicted": "d", "count": 1},
-    ]
-    assert most_confused(confusion_matrix(["x", "x", "y"], ["y", "y", "x"]), top=1) == [
-        {"gold": "x", "predicted": "y", "count": 2}
-    ]
-    with pytest.raises(ValueError):
-        confusion_matrix(["a"], [])
+from stmtl.heads.token.errors import entity_errors
+from stmtl.heads.token.metric import TokenClassificationMetric
 
 
 def test_entity_errors_classes_every_gold_and_predicted_entity() -> None:

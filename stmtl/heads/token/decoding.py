@@ -1,16 +1,21 @@
-"""Decoding of a token-classification head: entities with character offsets, from well-formed IOB2 word tags."""
+"""Decoding of a token-classification head: entities with character offsets, from well-formed IOB2 word tags.
+
+Torch-free: the PyTorch head and the ONNX runner both decode with :class:`TokenDecoder`, which also checks the
+kind's config (IOB2 labels with ``O``).
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from stmtl.bio import constrained_tags, decode_entities, iob2_transitions
 from stmtl.decoding.text_batch import TextBatch
+from stmtl.heads.token.bio import check_iob2_labels, constrained_tags, decode_entities, iob2_transitions
+from stmtl.heads.validation import check_labels
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -22,7 +27,7 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def transitions(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`stmtl.bio.iob2_transitions` of a label set, computed once per label set (read-only arrays)."""
+    """:func:`~stmtl.heads.token.bio.iob2_transitions` of a label set, computed once per label set (read-only)."""
     allowed, start = iob2_transitions(labels)
     allowed.flags.writeable = start.flags.writeable = False
     return allowed, start
@@ -36,7 +41,25 @@ class TokenDecoder:
         labels: IOB2 tags, in logit order.
     """
 
+    config_checks: ClassVar[dict[str, Any]] = {"labels": check_labels}
+    """Checks of the kind's own config keys (see :func:`stmtl.heads.validation.check_head_config`)."""
+    required_keys: ClassVar[tuple[str, ...]] = ("labels",)
+
     labels: tuple[str, ...]
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> None:
+        """The labels are IOB2 tags including ``O``.
+
+        Raises:
+            ValueError: Naming the first bad tag.
+        """
+        check_iob2_labels(config["labels"])
+
+    @staticmethod
+    def output_width(config: Mapping[str, Any]) -> int:
+        """The logits' last dimension for this config: one per tag."""
+        return len(config["labels"])
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TokenDecoder:
@@ -47,8 +70,8 @@ class TokenDecoder:
         """Entities with character offsets per text.
 
         Each word is read at its first piece; a Viterbi pass over the words' log-probabilities picks the best
-        sequence in which every ``I-X`` continues an ``X`` entity (:func:`stmtl.bio.constrained_tags`), instead of
-        repairing a per-word argmax afterwards. Words without a piece (cut by truncation) are tagged ``O``.
+        sequence in which every ``I-X`` continues an ``X`` entity (:func:`~stmtl.heads.token.bio.constrained_tags`),
+        instead of repairing a per-word argmax afterwards. Words without a piece (cut by truncation) are tagged ``O``.
 
         Args:
             logits: ``(batch, seq, num_labels)``.

@@ -1,0 +1,77 @@
+"""The one place where a run's defaults that depend on its data are resolved: :func:`resolve_config`.
+
+A :class:`~stmtl.config.TrainConfig` as given leaves some values to the data (``null``): the embedding-preservation
+weight (and the encoder dropout that distillation implies), the number of epochs, the evaluation interval. They are
+resolved once, after the training data is read and planned, into a new config: the one the trainer runs with and
+``training_config.json`` records. The config as given is left as it is (``run.json`` keeps it: it is what
+``--resume`` compares), and :meth:`TrainConfig.validate` only checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from typing import Any
+
+from stmtl.config import DEFAULT_PRESERVATION, PRESERVE_FROM_ROWS, TrainConfig
+from stmtl.training.accumulation import steps_in_epochs
+from stmtl.training.train_data import budget_epochs
+
+logger = logging.getLogger(__name__)
+
+EVALUATIONS = 10
+"""Dev evaluations of a run without ``eval_every``, evenly spaced (the last at the final step)."""
+
+
+def resolve_config(config: TrainConfig, train_rows: int, data: Any) -> TrainConfig:
+    """The config with every data-dependent default resolved; plans ``data``'s epochs on the way.
+
+    * ``preserve_embeddings``: :data:`~stmtl.config.DEFAULT_PRESERVATION` from
+      :data:`~stmtl.config.PRESERVE_FROM_ROWS` training rows, else 0; also 0 where the encoder cannot move (frozen
+      backbone, task adapter) and where distillation cannot run (streaming: no cached source embeddings; a warning
+      says so);
+    * ``encoder_dropout``: 0 under distillation (the cached teacher embeddings are dropout-free; see
+      :mod:`stmtl.training.preservation`), else the backbone's own (``None``);
+    * ``epochs``: :func:`~stmtl.training.train_data.budget_epochs` of the first epoch's batches (a streamed run
+      keeps its step budget, ``max_steps``);
+    * ``eval_every``: :data:`EVALUATIONS` evaluations over the planned steps.
+
+    Args:
+        config: The config as given (checked).
+        train_rows: Rows of training data over all sources (0 when streamed).
+        data: The training data (:class:`~stmtl.training.streams.TrainingData`); its epochs are planned here.
+
+    Returns:
+        A new config; ``config`` is not changed.
+    """
+    preserve = config.preserve_embeddings
+    if preserve is None:
+        frozen = config.encoder_frozen()
+        if config.streaming and config.preserve_method == "distill" and not frozen:
+            logger.warning(
+                "embedding preservation is off: streaming cannot cache the source embeddings that distillation "
+                "compares with; pass preserve_method 'l2sp' with a preserve_embeddings weight to keep them"
+            )
+        useful = not frozen and not config.streaming and train_rows >= PRESERVE_FROM_ROWS
+        preserve = DEFAULT_PRESERVATION if useful else 0.0
+    dropout = config.encoder_dropout
+    if dropout is None and preserve > 0 and config.preserve_method == "distill":
+        dropout = 0.0
+    epochs = config.epochs
+    if data.batches_per_epoch is not None:  # map-style data: a budget in epochs
+        epochs = epochs or budget_epochs(data.batches_per_epoch, config.gradient_accumulation_steps, config.min_steps)
+        data.plan_epochs(epochs)
+    total = planned_steps(data.epoch_lengths, config)
+    eval_every = config.eval_every or max(1, math.ceil(total / EVALUATIONS))
+    return dataclasses.replace(
+        config, preserve_embeddings=preserve, encoder_dropout=dropout, epochs=epochs, eval_every=eval_every
+    )
+
+
+def planned_steps(epoch_lengths: list[int], config: TrainConfig) -> int:
+    """Optimizer steps of a run: every epoch's batches (each epoch ending with a step), at most ``max_steps``."""
+    steps = steps_in_epochs(epoch_lengths, config.gradient_accumulation_steps)
+    if config.max_steps:
+        steps = min(steps, config.max_steps) if steps else config.max_steps
+    return max(1, steps)
