@@ -45,12 +45,17 @@ _LAZY = {
     "TaskConfig": "stmtl.config",
     "TaskHead": "stmtl.heads",
     "register_head": "stmtl.heads.registry",
-    "SentenceClassificationHead": "stmtl.heads",
-    "TokenClassificationHead": "stmtl.heads",
-    "MultiLabelClassificationHead": "stmtl.heads",
 }
 
-__all__ = ["__version__", *_LAZY]
+
+def _head_class_names() -> list[str]:
+    # The class of every builtin kind, by name, from the registry's constants (no torch): stmtl.<Name>.
+    from stmtl.heads.registry import head_class_names
+
+    return head_class_names()
+
+
+__all__ = ["__version__", *_LAZY, *_head_class_names()]
 
 
 def __getattr__(name: str) -> Any:
@@ -58,6 +63,11 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(_LAZY[name]), name)
     if name == "heads":
         return importlib.import_module("stmtl.heads")
+    if name.endswith("Head"):  # a registered kind's class
+        try:
+            return getattr(importlib.import_module("stmtl.heads"), name)
+        except AttributeError:
+            pass
     raise AttributeError(f"module 'stmtl' has no attribute {name!r}")
 
 

@@ -9,19 +9,20 @@ import stmtl
 
 ROOT = Path(__file__).resolve().parents[1]
 API = [
-    "MultiLabelClassificationHead", "MultiTaskSentenceTransformer", "SentenceClassificationHead", "TaskConfig",
-    "TaskHead", "TokenClassificationHead", "TrainConfig", "build", "default_backbone", "export_onnx", "load",
-    "register_head", "train",
+    "MultiTaskSentenceTransformer", "TaskConfig", "TaskHead", "TrainConfig", "build", "default_backbone",
+    "export_onnx", "load", "register_head", "train", "SentenceClassificationHead", "TokenClassificationHead",
+    "MultiLabelClassificationHead",
 ]  # fmt: skip
 
 
 def test_package_public_names_are_listed_by_dir_and_resolve() -> None:
     from stmtl.config import TaskConfig, TrainConfig
     from stmtl.heads import SentenceClassificationHead
+    from stmtl.heads.registry import head_class_names
     from stmtl.training.run import train
 
     public = [name for name in dir(stmtl) if not name.startswith("_")]
-    assert public == sorted([*API, "heads"])
+    assert public == sorted({*API, *head_class_names(), "heads"})  # every builtin kind's class too
     assert (stmtl.train, stmtl.TrainConfig, stmtl.TaskConfig) == (train, TrainConfig, TaskConfig)
     assert stmtl.SentenceClassificationHead is SentenceClassificationHead
     assert set(API) <= set(stmtl.__all__)

@@ -119,6 +119,12 @@ def head_class(kind: str) -> Any:
     return entry.head_class
 
 
+def head_class_names() -> list[str]:
+    """The class name of every registered kind's head, builtin ones first (no import)."""
+    _builtin()
+    return [entry.head_type.rpartition(".")[2] for entry in _kinds.values()]
+
+
 def head_types() -> dict[str, Any]:
     """Every kind's head class, by kind (imports them all)."""
     return {kind: head_class(kind) for kind in kinds()}
