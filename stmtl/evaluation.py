@@ -87,8 +87,12 @@ def references(model: Any, eval_set: EvalSet, task: str, order: list[int]) -> li
 def score(model: Any, eval_set: EvalSet, predictions: dict[int, dict[str, Any]]) -> tuple[dict, dict]:
     """Metrics of one evaluation set.
 
+    Exact match counts the tasks whose heads can be exactly right (``in_exact_match``: not a regression score),
+    when there are two or more.
+
     Returns:
-        ``({task: head.score(...), "exact_match": ...}, {task: (references, predictions)})``. Values are fractions.
+        ``({task: head.score(...), "exact_match": ...}, {task: (references, predictions)})``. Values are fractions,
+        but for a head's ``raw_metric_keys``.
     """
     order = sorted(predictions)
     metrics: dict[str, Any] = {}
@@ -98,11 +102,12 @@ def score(model: Any, eval_set: EvalSet, predictions: dict[int, dict[str, Any]])
         predicted = [predictions[i][task] for i in order]
         metrics[task] = model.heads[task].score(gold, predicted)
         pairs[task] = (gold, predicted)
-    if len(eval_set.tasks) > 1:
+    exact = [task for task in eval_set.tasks if model.heads[task].in_exact_match]
+    if len(exact) > 1:
         from stmtl.metrics import ExactMatchMetric
 
         # One JSON string per task and example: an example is right when every task's value equals the gold one.
-        joined = {side: [[json.dumps(pairs[t][side][row]) for t in eval_set.tasks] for row in range(len(order))]
+        joined = {side: [[json.dumps(pairs[t][side][row]) for t in exact] for row in range(len(order))]
                   for side in (0, 1)}  # fmt: skip
         metrics["exact_match"] = ExactMatchMetric(keep_in_memory=True).compute(
             predictions=joined[1], references=joined[0]
@@ -170,7 +175,10 @@ def evaluation_report(model: Any, dataset: datasets.Dataset, batch_size: int = 1
     report: dict[str, Any] = {"rows": len(dataset), "headline": headline(model, metrics), "tasks": {}}
     for task, (gold, predicted) in pairs.items():
         head = model.heads[task]
-        report["tasks"][task] = {"kind": head.kind, **metrics[task], **head.error_analysis(gold, predicted)}
+        entry = {"kind": head.kind, **metrics[task], **head.error_analysis(gold, predicted)}
+        if head.raw_metric_keys:  # shown as they are, not as percentages
+            entry["raw_metric_keys"] = list(head.raw_metric_keys)
+        report["tasks"][task] = entry
     report.update({key: value for key, value in metrics.items() if key.startswith("exact_match")})
     return report
 

@@ -65,7 +65,9 @@ def blocks(report: dict[str, Any]) -> list[Block]:
     summary = Block(f"Scores on {report['rows']:,} rows")
     for task, values in report["headline"].items():
         if isinstance(values, dict):
-            summary.notes.append(f"{task}: " + ", ".join(f"{key} {_percent(value)}" for key, value in values.items()))
+            raw = set(report["tasks"].get(task, {}).get("raw_metric_keys", ()))  # e.g. an error in the target's unit
+            shown = [f"{key} {f'{value:.4g}' if key in raw else _percent(value)}" for key, value in values.items()]
+            summary.notes.append(f"{task}: " + ", ".join(shown))
         else:
             summary.notes.append(f"{task} (every task right): {_percent(values)}")
     out = [summary]

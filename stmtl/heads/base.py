@@ -97,6 +97,12 @@ class TaskHead(Module):
     """Key of :meth:`score` whose dev value selects the best model."""
     greater_is_better: ClassVar[bool] = True
     """Whether a larger :attr:`selection_key` value is better (an error, e.g. MAE, is not)."""
+    raw_metric_keys: ClassVar[tuple[str, ...]] = ()
+    """Keys of :meth:`score` that are not fractions (e.g. an error in the target's unit): reports show them as they
+    are, not as percentages."""
+    in_exact_match: ClassVar[bool] = True
+    """Whether a prediction can be exactly right, so that the task counts in exact match across tasks (a score on a
+    continuous scale cannot)."""
     count_unit: ClassVar[str] = "examples per label"
     """What :meth:`label_counts` counts, in the data check's report."""
     probe_with_trainable_encoder: ClassVar[bool] = True
