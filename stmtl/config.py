@@ -108,6 +108,8 @@ class TaskConfig:
         labels: Fixed label set; ``None`` collects it from the training data.
         hidden_features: Optional hidden layer in the head.
         dropout: Head dropout.
+        options: The kind's own head settings, by config key (e.g. ``{"loss": "huber"}`` for a regression task);
+            ``None`` for the kind's defaults.
     """
 
     name: str
@@ -119,6 +121,7 @@ class TaskConfig:
     labels: list[str] | None = None
     hidden_features: int | None = field(default=None, metadata={"bounds": AT_LEAST_ONE})
     dropout: float = field(default=0.1, metadata={"bounds": FRACTION})
+    options: dict[str, Any] | None = None
 
 
 @dataclass
@@ -396,6 +399,9 @@ def _type_ok(value: Any, hint: Any) -> bool:
     if origin is list:
         (item,) = typing.get_args(hint)
         return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if origin is dict:
+        key, item = typing.get_args(hint)
+        return isinstance(value, dict) and all(_type_ok(k, key) and _type_ok(v, item) for k, v in value.items())
     if hint is type(None):
         return value is None
     if hint is float:

@@ -114,3 +114,10 @@ def test_config_validate_only_checks() -> None:
     before = config.to_dict()
     config.validate()
     assert config.to_dict() == before  # no default resolved in place (that is resolve_config's, once)
+
+
+def test_config_task_options_are_a_mapping() -> None:
+    config = TrainConfig.from_dict({"output_dir": "x", "tasks": [{**TASK, "options": {"prior_weight": 0.5}}]})
+    assert config.tasks[0].options == {"prior_weight": 0.5}
+    with pytest.raises(ConfigError, match=r"config key 'tasks\[0\].options': 'huber' is not of type dict"):
+        TrainConfig.from_dict({"output_dir": "x", "tasks": [{**TASK, "options": "huber"}]})

@@ -100,7 +100,14 @@ def make_heads(
         if task.name in (saved or {}):
             heads.append(continued_head(saved[task.name], task, cls, data))
         else:
-            options = {"dropout": task.dropout, "hidden_features": task.hidden_features}
+            fields = ("task", "labels", "in_features", "dropout", "hidden_features")  # the task's own config keys
+            allowed = [key for key in cls.config_keys if key not in fields]
+            if unknown := sorted(set(task.options or {}) - set(allowed)):
+                raise ConfigError(
+                    f"task {task.name!r}: option(s) {unknown} are not settings of a {task.kind} head "
+                    f"({', '.join(allowed)})"
+                )
+            options = {**(task.options or {}), "dropout": task.dropout, "hidden_features": task.hidden_features}
             if task.labels is not None:
                 options["labels"] = task.labels
             try:

@@ -1,0 +1,27 @@
+"""make_heads: one head per task from its kind's class, with the task's options."""
+
+from __future__ import annotations
+
+import pytest
+
+from stmtl.config import ConfigError, TrainConfig
+from stmtl.training.run import make_heads
+from tests.helpers import toy_dataset
+
+
+def _config(options: dict | None) -> TrainConfig:
+    data = toy_dataset()
+    tasks = [{"name": "topics", "kind": "multilabel", "train": data, "options": options}]
+    return TrainConfig.from_dict({"output_dir": "x", "tasks": tasks})
+
+
+def test_make_heads_passes_a_tasks_options_to_its_head() -> None:
+    data = toy_dataset().map(lambda row: {"labels": [row["label"]]})
+    [head] = make_heads(_config({"threshold": 0.3}), {"topics": data}, 8)
+    assert head.threshold == 0.3 and head.in_features == 8
+
+
+def test_make_heads_refuses_an_option_the_kind_does_not_have() -> None:
+    data = toy_dataset().map(lambda row: {"labels": [row["label"]]})
+    with pytest.raises(ConfigError, match=r"task 'topics': option\(s\) \['prior'\] are not settings of a multilabel"):
+        make_heads(_config({"prior": [1.0]}), {"topics": data}, 8)
