@@ -33,6 +33,7 @@ BUILTIN_KINDS = (
     "stmtl.heads.sentence",
     "stmtl.heads.token",
     "stmtl.heads.multilabel",
+    "stmtl.heads.regression",
 )
 """The packages of stmtl's own kinds, in the order tasks are inferred and listed."""
 
