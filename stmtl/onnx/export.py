@@ -151,6 +151,12 @@ def _check_exportable(model: Any, folder: Path) -> None:
         )
     if not hasattr(model.tokenizer, "backend_tokenizer"):
         raise ValueError(f"{folder}: the tokenizer is not a fast (Rust) tokenizer; the ONNX runner needs one")
+    for head in model.heads.values():
+        if head.decoder_class is None:
+            raise ValueError(
+                f"{folder}: head {head.task!r} ({head.kind}) has no torch-free decoder (decoder_class); the ONNX "
+                "backends cannot decode it, so the model cannot be exported"
+            )
 
 
 def _encoders(model: Any) -> tuple[list[nn.Module], list[nn.Module]]:

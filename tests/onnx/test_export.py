@@ -139,3 +139,28 @@ def test_export_of_a_model_with_a_task_adapter(tiny_backbone, tmp_path) -> None:
     for a, e in zip(actual, expected):
         assert np.abs(a.pop("sentence_embedding") - e.pop("sentence_embedding")).max() < 1e-4
     assert_same_predictions(actual, expected, score_tolerance=1e-4)
+
+
+def test_export_refuses_a_head_without_a_torch_free_decoder(exported_model, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from stmtl.heads import SentenceClassificationHead
+    from stmtl.onnx.export import export_onnx
+
+    folder = tmp_path / "model"
+    shutil.copytree(exported_model, folder, ignore=shutil.ignore_patterns("onnx"))
+    monkeypatch.setattr(SentenceClassificationHead, "decoder_class", None)
+    with pytest.raises(ValueError, match="head 'intent' \\(sentence\\) has no torch-free decoder"):
+        export_onnx(folder)
+    assert not (folder / "onnx").exists()
+
+
+def test_export_of_a_regression_head(tiny_backbone, tmp_path) -> None:
+    from stmtl.heads.regression.head import SentenceRegressionHead
+
+    model = two_task_model(tiny_backbone, 32, seed=4)
+    model.append(SentenceRegressionHead("rating", 32, target_mean=3.0, target_std=1.5))
+    model.save(str(tmp_path / "model"))
+    stmtl.export_onnx(tmp_path / "model")
+    expected = model.predict(TEXTS[:4])
+    assert_same_predictions(stmtl.load(tmp_path / "model", backend="onnx").predict(TEXTS[:4]), expected, 1e-4)
