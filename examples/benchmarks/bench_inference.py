@@ -11,20 +11,36 @@ with ``time.perf_counter()``; medians are reported. Without ``--model`` the head
 IOB2 slot tags): throughput does not depend on weight values. A child process then streams a generator of
 ``--rss-sentences`` texts through ``iter_predict`` (batch size: the first of ``--batch-sizes``) and samples its RSS.
 
+With ``--onnx`` the model's exported graphs join the same alternating rounds (``onnx``: fp32, ``onnx_int8``: int8;
+``predict`` with every head and ``output_embedding=True``, as (b)); ``--model`` must then hold an int8 export
+(``stmtl export --model M --quantize int8``), or without ``--model`` the untrained model is exported to a temporary
+folder. Then the batch-1 latency of ``predict([text])`` for PyTorch, fp32 and int8, alternating per text over
+``--latency-texts`` texts after warm-up (median, p95), and with ``--accuracy`` (needs ``--data``, a trained
+``--model``) each backend's SNIPS dev and test scores from ``predict`` and, with ``--sts``, the STS-B Spearman of its
+``encode`` (:mod:`inference_accuracy`). ``--methods`` limits which of (a)-(c) run. The load average is printed at
+the start and the end: figures taken on a loaded machine are provisional.
+
 Usage:
     HF_HUB_OFFLINE=1 python examples/benchmarks/bench_inference.py [--data data/snips] [--model DIR]
         [--sentences 2048] [--batch-sizes 32 128] [--repeats 5] [--rss-sentences 100000]
-        [--device cpu|cuda] [--dtype float32|bfloat16] [--json]
+        [--device cpu|cuda] [--dtype float32|bfloat16] [--methods encode predict two_models predict_unsorted]
+        [--onnx [--latency-texts 200] [--accuracy [--sts data/stsb/dev.tsv]]] [--json]
 
 JSON (with ``--json``, one object on the last line):
-    device, dtype, torch_threads, sentences, repeats, batch_sizes: the settings of the run.
+    device, dtype, torch_threads, onnx_threads, sentences, repeats, batch_sizes: the settings of the run.
     predict_vs_encode: speed(predict) / speed(encode) at batch size 32 (else the first batch size); goal >= 0.95.
-    predict_vs_two_models: speed(predict) / speed(two_models) at the same batch size; goal >= 1.8.
+    predict_vs_two_models: speed(predict) / speed(two_models) at the same batch size; goal >= 1.8 (null where
+        a method did not run).
     ratio_batch_size: the batch size those two ratios come from.
     by_batch_size: {"32": {"encode"|"predict"|"two_models": {"median_s", "sentences_per_s", "times_s"},
         "predict_vs_encode", "predict_vs_two_models"}, ...}.
     rss: {"sentences", "batch_size", "rss_mb_at_10pct", "rss_mb_at_50pct", "rss_mb_at_100pct", "peak_rss_mb",
         "rss_flat"} or null with --rss-sentences 0; rss_flat: RSS(100 %) - RSS(10 %) < 100 MB.
+    onnx (with --onnx): {"onnx_vs_predict", "onnx_int8_vs_predict" (throughput ratios at the ratio batch size),
+        "latency": {"predict"|"onnx"|"onnx-int8": {"median_ms", "p95_ms", "calls"}}, "latency_ratio_int8"
+        (PyTorch median / int8 median), "accuracy": {model: {"dev"|"test": {"intent_accuracy", "slot_f1",
+        "exact_match"}, "sts_spearman"}} or null}.
+    load_average: the 1-minute load average at the start and at the end.
 """
 
 from __future__ import annotations
@@ -116,6 +132,7 @@ SENTENCES = [  # made-up assistant requests of varied length
     "play the audiobook of pride and prejudice starting at chapter three",
 ]
 METHODS = ("encode", "predict", "two_models", "predict_unsorted")
+ONNX_METHODS = {"onnx": "onnx", "onnx_int8": "onnx-int8"}
 
 
 def load_texts(data: str | None) -> list[str]:
@@ -216,6 +233,12 @@ def main() -> None:
     parser.add_argument("--rss-sentences", type=int, default=100_000, help="texts streamed in the RSS child; 0 skips")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument("--threads", type=int, help="torch and ONNX Runtime threads (default: their own, per core)")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), help="which of a-c run")
+    parser.add_argument("--onnx", action="store_true", help="add the exported fp32 and int8 graphs (see above)")
+    parser.add_argument("--latency-texts", type=int, default=200, help="texts timed one by one for latency")
+    parser.add_argument("--accuracy", action="store_true", help="SNIPS dev/test scores of each backend (--onnx)")
+    parser.add_argument("--sts", help="STS TSV (e.g. STS-B dev) for the embeddings' Spearman with --accuracy")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--_rss-child", dest="rss_child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -223,13 +246,25 @@ def main() -> None:
         rss_child(args)
         return
 
-    # 1. Texts and models; torch's thread count is left at its default.
+    # 1. Texts and models; thread counts are left at their defaults (one per core) unless --threads sets both.
+    load_start = os.getloadavg()[0]
+    if args.threads:
+        torch.set_num_threads(args.threads)
     base = load_texts(args.data)
     texts = [base[i % len(base)] for i in range(args.sentences)]
     plain, multi, singles = load_models(args)
+    methods = [method for method in METHODS if method in args.methods or method == "predict"]
+    onnx = {}
+    if args.onnx:
+        from onnx_rows import onnx_models
+
+        onnx = onnx_models(args.model, multi, args.threads)
+        methods += list(ONNX_METHODS)
     print(
-        f"device {args.device}, dtype {args.dtype}, torch threads {torch.get_num_threads()}, "
-        f"{len(texts)} texts ({len(base)} distinct), heads {list(multi.heads)}, repeats {args.repeats}"
+        f"device {args.device}, dtype {args.dtype}, torch threads {torch.get_num_threads()}, ONNX Runtime threads "
+        f"{args.threads or 'default'}, "
+        f"{len(texts)} texts ({len(base)} distinct), heads {list(multi.heads)}, repeats {args.repeats}, "
+        f"load average {load_start:.2f}"
     )
 
     # 2. Per batch size: one warm-up call of each method, then rounds in alternating order.
@@ -241,40 +276,48 @@ def main() -> None:
             "two_models": lambda xs, b=batch_size: [m.predict(xs, b, show_progress_bar=False) for m in singles],
             "predict_unsorted": lambda xs, b=batch_size: unsorted_predict(multi, xs, b),
         }
+        for method, backend in ONNX_METHODS.items() if onnx else ():
+            calls[method] = lambda xs, b=batch_size, m=onnx[backend]: m.predict(xs, b, show_progress_bar=False,
+                                                                               output_embedding=True)  # fmt: skip
+        calls = {method: calls[method] for method in methods}
         warmup = texts[: 2 * batch_size]
         for call in calls.values():
             call(warmup)
-        times: dict[str, list[float]] = {method: [] for method in METHODS}
+        times: dict[str, list[float]] = {method: [] for method in methods}
         for round_index in range(args.repeats):
-            for method in METHODS if round_index % 2 == 0 else METHODS[::-1]:
+            for method in methods if round_index % 2 == 0 else methods[::-1]:
                 times[method].append(timed(lambda m=method: calls[m](texts), args.device))
         figures: dict[str, Any] = {}
-        for method in METHODS:
+        for method in methods:
             median = statistics.median(times[method])
             figures[method] = {
                 "median_s": round(median, 4),
                 "sentences_per_s": round(len(texts) / median, 1),
                 "times_s": [round(t, 4) for t in times[method]],
             }
-        speed = {method: figures[method]["sentences_per_s"] for method in METHODS}
-        figures["predict_vs_encode"] = round(speed["predict"] / speed["encode"], 3)
-        figures["predict_vs_two_models"] = round(speed["predict"] / speed["two_models"], 3)
-        figures["length_sorting_gain"] = round(speed["predict"] / speed["predict_unsorted"], 3)
+        speed = {method: figures[method]["sentences_per_s"] for method in methods}
+        for key, numerator, denominator in (
+            ("predict_vs_encode", "predict", "encode"), ("predict_vs_two_models", "predict", "two_models"),
+            ("length_sorting_gain", "predict", "predict_unsorted"), ("onnx_vs_predict", "onnx", "predict"),
+            ("onnx_int8_vs_predict", "onnx_int8", "predict"),
+        ):  # fmt: skip
+            both = numerator in speed and denominator in speed
+            figures[key] = round(speed[numerator] / speed[denominator], 3) if both else None
         by_batch_size[str(batch_size)] = figures
 
-    # 3. Table: method x batch size; "vs encode" is the speed relative to plain encode at that batch size.
-    print(f"\n{'method':<12} {'batch':>6} {'median s':>10} {'sentences/s':>12} {'vs encode':>10}")
+    # 3. Table: method x batch size; "vs predict" is the speed relative to PyTorch predict at that batch size.
+    print(f"\n{'method':<16} {'batch':>6} {'median s':>10} {'sentences/s':>12} {'vs predict':>11}")
     for batch_size, figures in by_batch_size.items():
-        for method in METHODS:
+        for method in methods:
             row = figures[method]
-            ratio = row["sentences_per_s"] / figures["encode"]["sentences_per_s"]
+            ratio = row["sentences_per_s"] / figures["predict"]["sentences_per_s"]
             print(
-                f"{method:<12} {batch_size:>6} {row['median_s']:>10.3f} {row['sentences_per_s']:>12.1f} {ratio:>10.3f}"
+                f"{method:<16} {batch_size:>6} {row['median_s']:>10.3f} {row['sentences_per_s']:>12.1f} {ratio:>11.3f}"
             )
-        print(
-            f"{'':<12} {batch_size:>6} predict_vs_encode {figures['predict_vs_encode']:.3f} (goal >= 0.95), "
-            f"predict_vs_two_models {figures['predict_vs_two_models']:.3f} (goal >= 1.8)"
-        )
+        goals = {"predict_vs_encode": ">= 0.95", "predict_vs_two_models": ">= 1.8", "onnx_vs_predict": ">= 1.2",
+                 "onnx_int8_vs_predict": ">= 2.0"}  # fmt: skip
+        shown = [f"{key} {figures[key]:.3f} (goal {goal})" for key, goal in goals.items() if figures[key] is not None]
+        print(f"{'':<16} {batch_size:>6} " + ", ".join(shown))
 
     # 4. Peak RSS in a child process (its own memory only), streaming a generator through iter_predict.
     rss = None
@@ -293,15 +336,38 @@ def main() -> None:
             f"peak {rss['peak_rss_mb']:.0f} MB; flat (< 100 MB growth): {rss['rss_flat']}"
         )
 
-    # 5. One JSON object as the very last line.
+    # 5. ONNX: batch-1 latency (PyTorch, fp32, int8 alternating per text) and, with --accuracy, each one's scores.
+    key = "32" if "32" in by_batch_size else str(args.batch_sizes[0])
+    onnx_figures = None
+    if onnx:
+        from onnx_rows import accuracy, batch_one_latency, print_rows
+
+        latency = batch_one_latency({"predict": multi, **onnx}, (base * args.latency_texts)[: args.latency_texts])
+        scores = None
+        if args.accuracy:
+            if not args.data:
+                sys.exit("--accuracy needs --data (a SNIPS-style folder with dev and test)")
+            scores = accuracy({"predict": multi, **onnx}, args.data, args.sts)
+        print_rows(latency, scores)
+        onnx_figures = {
+            "onnx_vs_predict": by_batch_size[key]["onnx_vs_predict"],
+            "onnx_int8_vs_predict": by_batch_size[key]["onnx_int8_vs_predict"],
+            "latency": latency,
+            "latency_ratio_int8": round(latency["predict"]["median_ms"] / latency["onnx-int8"]["median_ms"], 3),
+            "accuracy": scores,
+        }
+    load_end = os.getloadavg()[0]
+    print(f"\nload average (1 min): {load_start:.2f} at the start, {load_end:.2f} at the end")
+
+    # 6. One JSON object as the very last line.
     if args.json:
-        key = "32" if "32" in by_batch_size else str(args.batch_sizes[0])
         print(
             json.dumps(
                 {
                     "device": args.device,
                     "dtype": args.dtype,
                     "torch_threads": torch.get_num_threads(),
+                    "onnx_threads": args.threads,
                     "sentences": len(texts),
                     "repeats": args.repeats,
                     "batch_sizes": args.batch_sizes,
@@ -311,6 +377,8 @@ def main() -> None:
                     "ratio_batch_size": int(key),
                     "by_batch_size": by_batch_size,
                     "rss": rss,
+                    "onnx": onnx_figures,
+                    "load_average": [round(load_start, 2), round(load_end, 2)],
                 }
             )
         )
