@@ -124,6 +124,44 @@ class TaskConfig:
     options: dict[str, Any] | None = None
 
 
+FLAG_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "everyday": (
+        "everyday options (what most runs set)",
+        ("backbone", "encoder", "epochs", "max_steps", "batch_size", "lr_backbone", "lr_heads", "seed"),
+    ),
+    "data": (
+        "data (how batches are read and mixed)",
+        ("max_seq_length", "mode", "sampling", "temperature", "group_by_length", "streaming", "shuffle_buffer"),
+    ),
+    "model": (
+        "model (heads, task adapter, losses and decisions)",
+        (
+            "head_init", "label_smoothing", "loss_weighting", "logit_adjustment", "prior_weight", "prior_objective",
+            "adapter_rank", "adapter_targets", "adapter_dropout", "lr_adapter", "encoder_dropout",
+        ),
+    ),
+    "schedule": (
+        "schedule (steps, learning rate, evaluation)",
+        (
+            "min_steps", "warmup_ratio", "scheduler", "layer_lr_decay", "weight_decay", "max_grad_norm",
+            "gradient_accumulation_steps", "eval_every", "early_stopping_patience", "eval_batch_size",
+        ),
+    ),
+    "preservation": (
+        "preservation (keep encode()'s embeddings near the source model's)",
+        ("preserve_embeddings", "preserve_method", "sts"),
+    ),
+    "freezing": ("freezing (what does not train)", ("freeze", "frozen_head_loss", "unfreeze_every")),
+    "checkpoints": (
+        "checkpoints, logs and the run folder",
+        ("save_total_limit", "log_every", "nan_patience", "report_to"),
+    ),
+    "advanced": ("advanced", ("mixed_precision", "cpu", "grad_cosine_every", "trust_remote_code")),
+}  # fmt: skip
+"""The ``stmtl train`` flags of :class:`TrainConfig`'s fields, by group, in the order ``--help`` shows them: group
+name → (title, field names). Every field with a flag is in exactly one group."""
+
+
 @dataclass
 class TrainConfig:
     """Everything a training run needs; saved as ``training_config.json`` in the run folder.

@@ -237,7 +237,7 @@ def test_run_folder_second_train_refused_before_reading_data_or_loading(tiny_bac
     from stmtl.training.folder_claim import FolderClaim
 
     data = write_joint_folder(tmp_path / "data", splits=("train",))
-    monkeypatch.setattr(stmtl.cli, "train_config", lambda args: pytest.fail("data read before the lock"))
+    monkeypatch.setattr(stmtl.cli.train, "train_config", lambda args: pytest.fail("data read before the lock"))
     hold = (
         f"import time; from stmtl.training.folder_claim import FolderClaim; FolderClaim({str(tmp_path / 'run')!r})"
         ".acquire(); print('held', flush=True); time.sleep(60)"
