@@ -15,6 +15,7 @@ from torch import nn
 
 from stmtl.alignment import IGNORE_INDEX
 from stmtl.heads.base import TaskHead
+from stmtl.heads.validation import check_labels
 
 if TYPE_CHECKING:
     import datasets
@@ -36,6 +37,7 @@ class ClassificationHead(TaskHead):
     """
 
     config_keys: list[str] = ["task", "labels", "in_features", "dropout", "hidden_features", "module_input_name"]
+    config_checks: ClassVar[dict[str, Any]] = {"labels": check_labels}
     required_keys: ClassVar[tuple[str, ...]] = ("labels",)
     label_column: ClassVar[str] = ""
     """The column whose values are the labels (a string, or a list of strings per row)."""

@@ -67,3 +67,12 @@ def test_register_head_checks_and_is_idempotent() -> None:
         unregister_head("sentence")
     with pytest.raises(ValueError, match="already registered"):
         register_head(type("Sentence2", (TaskHead,), {"kind": "sentence"}))
+
+
+def test_classification_head_subclass_checks_its_labels() -> None:
+    from stmtl.heads import ClassificationHead
+
+    Colour = type("Colour", (ClassificationHead,), {"kind": "colour", "label_column": "colour"})
+    assert Colour("colour", ["red", "blue"], 4).num_labels == 2
+    with pytest.raises(ValueError, match="head 'colour': key 'labels': must be distinct, 'red' is repeated"):
+        Colour("colour", ["red", "red"], 4)
