@@ -117,6 +117,10 @@ def test_regression_trains_from_the_cli_saves_reloads_and_predicts(
     )
     assert "the training targets' standard deviation and mean" in (output / "README.md").read_text()
 
+    assert main(["evaluate", "--model", str(output), "--data", data]) == 0
+    summary = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("urgency:"))
+    assert f"mae {scores['mae']:.4g}" in summary and "pearson" in summary  # an error in the target's unit, as is
+
     if not with_intent_and_slots:  # the ONNX runner decodes it through the registry, without torch's code
         from stmtl.onnx.export import export_onnx
 
