@@ -71,11 +71,10 @@ def blocks(report: dict[str, Any]) -> list[Block]:
         else:
             summary.notes.append(f"{task} (every task right): {_percent(values)}")
     out = [summary]
-    for task, values in report["tasks"].items():
-        kind = values["kind"]
-        if kind == "sentence":
+    for task, values in report["tasks"].items():  # each task's blocks by the scores its head reports
+        if "per_class" in values:
             out += _sentence_blocks(task, values)
-        elif kind == "token":
+        elif "per_entity" in values:
             out += _token_blocks(task, values)
         elif "per_label" in values:
             out.append(_per_label_block(f"{task}: per label", "label", values["per_label"]))
