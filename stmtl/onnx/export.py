@@ -101,6 +101,7 @@ def export_onnx(path: str | os.PathLike, quantize: str | None = None) -> dict[st
     model = load(folder, device="cpu")
     model.eval()
     _check_exportable(model, folder)
+    _plain_attention(model)
     features = model.preprocess(list(PROBE_TEXTS))
     inputs = [name for name in MODEL_INPUTS if name in features]
     heads = list(model.heads.values())
@@ -157,6 +158,18 @@ def _check_exportable(model: Any, folder: Path) -> None:
                 f"{folder}: head {head.task!r} ({head.kind}) has no torch-free decoder (decoder_class); the ONNX "
                 "backends cannot decode it, so the model cannot be exported"
             )
+
+
+def _plain_attention(model: Any) -> None:
+    """Trace the encoder's plain ("eager") attention, softmax over masked scores, where the backbone offers it: the
+    exporter turns PyTorch's fused attention into a longer graph (guards for fully masked rows) that ran about 5%
+    slower in ONNX Runtime on MiniLM. The results agree within float rounding."""
+    auto_model = getattr(model[0], "auto_model", None)
+    if hasattr(auto_model, "set_attn_implementation"):
+        try:
+            auto_model.set_attn_implementation("eager")
+        except (ValueError, ImportError, NotImplementedError) as error:
+            logger.info(f"keeping the backbone's attention for export ({error})")
 
 
 def _encoders(model: Any) -> tuple[list[nn.Module], list[nn.Module]]:
