@@ -5,6 +5,7 @@ Builds SNIPS-layout folders from SNIPS train (dev and test kept whole), each in 
 - ``k8``, ``k16``, ``k64``: k training sentences per intent, sampled with seeds 0, 1, 2;
 - ``imbalanced``: SNIPS train with three intents (chosen with seed 0) cut to 15 sentences each, the others whole;
 - ``1k``: 1,000 training sentences, sampled with seeds 0, 1, 2 (the goals are means over sampling seeds);
+- ``full``: all of SNIPS train; its seeds are training seeds (``--seed``; 0 stands for the CLI default, 42);
 - ``longtail``: intents cut to 1,500 / 500 / 170 / 50 / 17 / 8 / 5 training sentences (which intent gets which size
   is drawn with seeds 0, 1, 2), with dev and test sets in the same proportions (every SNIPS sentence of an intent is
   pooled, since SNIPS dev and test hold about 100 per intent); its records add macro-F1, per-intent recall and
@@ -32,7 +33,8 @@ the test recall of each of the three rare intents. Means over the sampling seeds
 Usage:
     python examples/benchmarks/bench_small_data.py --data ../shared/data/snips
         [--sets k8,k16,k64,imbalanced,1k,longtail] [--seeds 0,1,2]
-        [--methods defaults,frozen,adapter,full,preserve,plain,probe,setfit] [--keep DIR] [--json]
+        [--methods defaults,frozen,adapter,full,preserve,plain,probe,setfit] [--keep DIR [--reuse]]
+        [--results NAME.json] [--json]
         [-- EXTRA TRAIN FLAGS]
 
 Flags after ``--`` go to every ``stmtl train`` command (to compare a variant with the defaults).
@@ -61,6 +63,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 FILES = ("seq.in", "seq.out", "label")
+ROOT = Path(__file__).resolve().parents[2]
 RARE_INTENTS = 3
 RARE_SIZE = 15
 LONG_TAIL = (1500, 500, 170, 50, 17, 8, 5)
@@ -144,7 +147,10 @@ def sample_rows(labels: list[str], name: str, seed: int) -> tuple[list[int], lis
 
 
 def train_stmtl(data: Path, output: Path, extra: list[str]) -> dict[str, Any]:
-    """``stmtl train`` in a fresh process; its ``results.json`` and the process's wall seconds."""
+    """``stmtl train`` in a fresh process; its ``results.json`` and the process's wall seconds (a finished run kept
+    in ``output`` is read back instead)."""
+    if (output / "results.json").is_file():
+        return {"results": json.loads((output / "results.json").read_text()), "wall_s": None}
     command = [sys.executable, "-m", "stmtl", "train", "--data", str(data), "--output", str(output), *extra]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
@@ -313,6 +319,27 @@ def table(records: list[dict[str, Any]], sets: list[str], methods: list[str]) ->
     return "\n".join(lines), means
 
 
+def write_results(name: str, means: list[dict[str, Any]], records: list[dict[str, Any]], command: str) -> None:
+    """The table of means as ``docs/results/<name>`` (see ``docs/render_tables.py``), with every record."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("render_tables", ROOT / "docs" / "render_tables.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    columns = [
+        {"key": "set", "label": "set"}, {"key": "method", "label": "method"}, {"key": "seeds", "label": "seeds"},
+        {"key": "intent", "label": "test intent acc", "format": ".2f"},
+        {"key": "intent_range", "label": "range", "format": ".2f"},
+        {"key": "slots", "label": "test slot F1", "format": ".2f"},
+        {"key": "exact", "label": "test exact match", "format": ".2f"},
+        {"key": "sts", "label": "STS-B dev", "format": ".2f"}, {"key": "cosine", "label": "cosine", "format": ".3f"},
+        {"key": "trainable", "label": "trainable parameters", "format": ","},
+        {"key": "train_s", "label": "train s", "format": ".0f"},
+    ]  # fmt: skip
+    seeds = sorted({record["seed"] for record in records})
+    tables.write_result(name, command, columns, means, seeds=", ".join(map(str, seeds)), records=records)
+
+
 def main() -> None:
     argv = sys.argv[1:]
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -323,6 +350,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2", help="sampling seeds of the k-per-intent and 1k sets")
     parser.add_argument("--methods", default="defaults,frozen,probe,setfit")
     parser.add_argument("--keep", help="write the sets and runs here instead of a temporary folder")
+    parser.add_argument("--reuse", action="store_true", help="with --keep: read back runs that finished there")
+    parser.add_argument("--results", help="also write the table as docs/results/RESULTS (rendered into the docs)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     snips = Path(args.data)
@@ -340,19 +369,24 @@ def main() -> None:
     try:
         for name in sets:
             for seed in [0] if name == "imbalanced" else seeds:
-                data = root / f"{name}-seed{seed}" / "data"
-                shutil.rmtree(data, ignore_errors=True)
-                if name == "longtail":
+                data, flags = root / f"{name}-seed{seed}" / "data", extra
+                if name == "full":  # all of SNIPS; the seed is the training seed (0: the CLI default, 42)
+                    data, rows, rare = snips, list(range(len(train["label"]))), []
+                    flags = [*extra, "--seed", str(seed or 42)]
+                elif name == "longtail":
                     rows, rare = list(range(sum(LONG_TAIL))), []
+                    shutil.rmtree(data, ignore_errors=True)
                     write_long_tail_set(snips, seed, data)
                 else:
                     rows, rare = sample_rows(train["label"], name, seed)
+                    shutil.rmtree(data, ignore_errors=True)
                     write_set(snips, train, rows, data)
                 for method in methods:
                     output = root / f"{name}-seed{seed}" / method
-                    shutil.rmtree(output, ignore_errors=True)
+                    if not (args.reuse and (output / "results.json").is_file()):
+                        shutil.rmtree(output, ignore_errors=True)
                     record = {"set": name, "seed": seed, "method": method, "train_rows": len(rows)}
-                    record |= run_method(method, data, output, seed, rare, extra, long_tail=name == "longtail")
+                    record |= run_method(method, data, output, seed, rare, flags, long_tail=name == "longtail")
                     records.append(record)
                     print(json.dumps(record), file=sys.stderr, flush=True)
     finally:
@@ -360,6 +394,9 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
     text, means = table(records, sets, methods)
     print(text)
+    if args.results:
+        write_results(args.results, means, records, " ".join(["python", "examples/benchmarks/bench_small_data.py",
+                                                              *sys.argv[1:]]))  # fmt: skip
     if args.json:
         print(json.dumps({"records": records, "means": means, "extra_flags": extra}))
 
