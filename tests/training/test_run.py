@@ -21,6 +21,7 @@ def test_run_prints_no_loader_bars_between_training_lines(tiny_backbone, tmp_pat
     from stmtl.training.run import train
     from tests.helpers import toy_config
 
+    transformers_logging.enable_progress_bar()  # an in-process CLI test before this one may have turned them off
     train(toy_config(tmp_path, tiny_backbone, max_steps=6, eval_every=2))
     err = capsys.readouterr().err
     assert "Training" in err and "Writing model shards" not in err and "Loading weights" not in err
