@@ -275,7 +275,12 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         features = batch_to_device(features, self.device)
         adapter = self._task_adapter
         with adapter.lock if adapter is not None else nullcontext():
-            out = self(dict(features))
+            if adapter is None:
+                out = self(dict(features))
+            else:  # the adapted encoder with LoRA merged in: the heads' features at the cost of a plain pass
+                out = dict(features)
+                for module in [adapter.merged(self[0]), *list(self)[1:]]:
+                    out = module(out)
             if output_embedding and adapter is not None:  # a second pass, of the source encoder only
                 with adapter.disabled():
                     source = dict(features)
