@@ -1,4 +1,4 @@
-# stmtl on CPU: the main demo by default, the test suite with `docker run IMAGE python -m pytest -q`.
+# stmtl on CPU: the quick start by default, the test suite with `docker run IMAGE python -m pytest -q`.
 # Dockerfile.serve builds a slim image (no torch) that serves an exported model with ONNX Runtime.
 FROM python:3.11-slim
 
@@ -13,15 +13,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 1000 stmtl
 WORKDIR /app
 
-# Dependencies first: this layer is rebuilt only when requirements.txt changes. Where pip's index serves the CUDA
+# Dependencies first, at the versions the suite ran on (constraints.txt): this layer is rebuilt only when
+# requirements.txt or constraints.txt changes. Where pip's index serves the CUDA
 # build of torch (PyPI on Linux), take the CPU wheel from PyTorch's index:
 #   docker build --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu -t stmtl .
 ARG TORCH_INDEX_URL=""
-COPY requirements.txt ./
+COPY requirements.txt constraints.txt ./
 RUN grep -v '^-e ' requirements.txt > /tmp/requirements.txt \
     && if [ -n "$TORCH_INDEX_URL" ]; then \
         pip install --index-url "$TORCH_INDEX_URL" "$(grep '^torch==' /tmp/requirements.txt)"; fi \
-    && pip install -r /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt -c constraints.txt \
     && rm /tmp/requirements.txt
 
 COPY --chown=stmtl:stmtl . .
@@ -29,4 +30,4 @@ RUN pip install --no-deps -e .
 
 USER 1000:1000
 ENV HOME=/home/stmtl
-CMD ["python", "examples/02_multitask_predict.py"]
+CMD ["python", "examples/00_quickstart.py"]

@@ -223,7 +223,8 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
             output_embedding: Also return each text's ``sentence_embedding`` (numpy) under that key.
 
         Returns:
-            One dict per text, keyed by task name, holding what the task's head decodes: ``{"label", "score"}``
+            One dict per text: ``"text"`` (the text itself), then one key per task holding what the task's head
+            decodes: ``{"label", "score"}``
             for sentence classification, a list of entities ``{"label", "start", "end", "text", "score"}`` with
             ``text[start:end] == text`` for token classification, a list of ``{"label", "score"}`` for multi-label.
 
@@ -288,7 +289,7 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
                         source = module(source)
                     out["sentence_embedding"] = source["sentence_embedding"]
         decoded = {task: head.decode(out, batch) for task, head in self.heads.items()}
-        results = [{task: decoded[task][row] for task in decoded} for row in range(len(texts))]
+        results = [{"text": text, **{task: decoded[task][row] for task in decoded}} for row, text in enumerate(texts)]
         if output_embedding:
             embeddings = out["sentence_embedding"].float().cpu().numpy()
             for result, embedding in zip(results, embeddings):

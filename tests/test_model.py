@@ -41,6 +41,7 @@ def test_model_predict_one_result_per_text_with_exact_spans(model) -> None:
     results = model.predict(TRICKY_TEXTS, batch_size=2)
     assert len(results) == len(TRICKY_TEXTS)
     for text, result in zip(TRICKY_TEXTS, results):
+        assert list(result) == ["text", "intent", "ner"] and result["text"] == text  # as the CLI prints each line
         assert result["intent"]["label"] in INTENTS
         assert 0.0 < result["intent"]["score"] <= 1.0
         for entity in result["ner"]:

@@ -28,3 +28,21 @@ def test_setup_torch_floor_covers_the_calls_and_transformers() -> None:
     assert _floor(ours) >= _floor(theirs.split(";")[0])
     assert {"optimize", "external_data", "dynamo"} <= set(inspect.signature(torch.onnx.export).parameters)
     assert "fused" in inspect.signature(torch.optim.AdamW).parameters
+
+
+def test_constraints_pin_a_version_inside_every_requirement_range() -> None:
+    """constraints.txt (what the suite ran on) names one version of each requirement, inside its range."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    def lines(name: str) -> list[str]:
+        text = (ROOT / name).read_text(encoding="utf-8")
+        return [line.strip() for line in text.splitlines() if line.strip() and line[0] not in "#-"]
+
+    pins = {canonicalize_name(r.name): r for r in map(Requirement, lines("constraints.txt"))}
+    assert all(len(r.specifier) == 1 and next(iter(r.specifier)).operator == "==" for r in pins.values())
+    for requirement in map(Requirement, lines("requirements.txt")):
+        pinned = pins.get(canonicalize_name(requirement.name))
+        assert pinned is not None, f"constraints.txt pins no version of {requirement.name}"
+        version = next(iter(pinned.specifier)).version
+        assert requirement.specifier.contains(version, prereleases=True), f"{pinned} is outside {requirement}"

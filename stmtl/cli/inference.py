@@ -71,18 +71,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise ValueError("give texts as arguments or --input FILE (one of the two; '-' reads standard input)")
     require_model("--model", args.model)
     require_path("--input", args.input)
-    import itertools
 
     from stmtl.data.lines import read_lines  # the module, not the package's readers: no datasets import
     from stmtl.jsonio import to_json_line
 
     # A file is read before the model loads, so that a bad one fails at once; standard input is read as it comes,
-    # one batch at a time (the tee keeps each batch's texts for printing).
+    # one batch at a time.
     source = input_lines("-") if args.input == "-" else args.texts or read_lines(args.input)
     model = load_model(args.model, args.backend)
-    texts, to_predict = itertools.tee(source)
-    for text, result in zip(texts, model.iter_predict(to_predict, batch_size=args.batch_size)):
-        print(to_json_line({"text": text, **result}, ensure_ascii=False), flush=False)
+    for result in model.iter_predict(source, batch_size=args.batch_size):  # each result starts with its text
+        print(to_json_line(result, ensure_ascii=False), flush=False)
     return 0
 
 

@@ -16,7 +16,7 @@ MAX_FEATURES = 65_536
 """Largest ``in_features`` and ``hidden_features``."""
 MAX_PARAMETERS = 100_000_000
 """Most parameters a head may have (400 MB in float32)."""
-RESERVED_TASK_NAMES = frozenset({"sentence_embedding", "token_embeddings", "embedding"})
+RESERVED_TASK_NAMES = frozenset({"sentence_embedding", "token_embeddings", "embedding", "text"})
 _TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 

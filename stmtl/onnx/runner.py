@@ -225,7 +225,7 @@ class OnnxModel:
         in_model = output_embedding and ENCODER_GRAPH not in self.sessions
         out = self._run(MODEL_GRAPH, outputs + (["sentence_embedding"] if in_model else []), encoded)
         decoded = {task: self.decoders[task].decode(out[self.outputs[task]], batch) for task in self.decoders}
-        results = [{task: decoded[task][row] for task in decoded} for row in range(len(texts))]
+        results = [{"text": text, **{task: decoded[task][row] for task in decoded}} for row, text in enumerate(texts)]
         if output_embedding:
             embeddings = out["sentence_embedding"] if in_model else self._embeddings(encoded)
             for result, embedding in zip(results, embeddings):

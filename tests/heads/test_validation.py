@@ -21,6 +21,7 @@ BAD_VALUES = [
     ("hidden_features", 1e12),
     ("hidden_features", 10**12),
     ("task", ["intent"]),
+    ("task", "text"),  # predict's results hold the text under that key
     ("module_input_name", 3),
     ("unknown_key", 1),
 ]
