@@ -4,7 +4,9 @@ With one budget and seed, trains variants on a joint folder (e.g. SNIPS) and rep
 metrics, STS Spearman of its ``encode()`` embeddings, and inference cost per sentence. Variants
 (:func:`variants`, by key):
 
-- ``intent``, ``slots``, ``multi``: single-task intent, single-task slots, multi-task (no preservation);
+- ``intent``, ``slots``, ``multi``: single-task intent, single-task slots, multi-task (full fine-tuning, no
+  preservation); ``adapter``: multi-task with a task adapter (the training default: ``encode()`` stays the source
+  model's); every other variant fine-tunes the whole encoder (``encoder: full``);
 - ``frozen``: multi-task on a frozen backbone (whose dropout stays on in training, as any module's does);
   ``frozen-dropout0``: the same with the encoder's dropout off, so the heads see the fixed features they get at
   inference; ``preserve``: multi-task with embedding preservation;
@@ -30,7 +32,7 @@ from typing import Any
 
 from stmtl.config import TrainConfig
 
-DEFAULT_VARIANTS = ("intent", "slots", "multi", "frozen", "preserve")
+DEFAULT_VARIANTS = ("intent", "slots", "multi", "adapter", "frozen", "preserve")
 """What ``stmtl compare`` runs without ``--variants``."""
 
 
@@ -40,11 +42,13 @@ def variants(data: str, preserve_weight: float, frozen_lr_heads: float) -> dict[
     the data (:func:`with_kinds`)."""
     intent = {"name": "intent", "train": data, "dev": data, "test": data}
     slots = {"name": "slots", "train": data, "dev": data, "test": data}
-    both = {"tasks": [intent, slots], "preserve_embeddings": 0.0}
+    full = {"encoder": "full", "preserve_embeddings": 0.0}
+    both = {"tasks": [intent, slots], **full}
     table = {
-        "intent": {"name": "single-task intent", "tasks": [intent], "preserve_embeddings": 0.0},
-        "slots": {"name": "single-task slots", "tasks": [slots], "preserve_embeddings": 0.0},
+        "intent": {"name": "single-task intent", "tasks": [intent], **full},
+        "slots": {"name": "single-task slots", "tasks": [slots], **full},
         "multi": {"name": "multi-task", **both},
+        "adapter": {"name": "multi-task, task adapter", "tasks": [intent, slots], "encoder": "adapter"},
         "frozen": {"name": "multi-task, frozen backbone", **both, "freeze": "backbone", "lr_heads": frozen_lr_heads},
         "frozen-dropout0": {
             "name": "multi-task, frozen backbone, encoder dropout 0", **both, "freeze": "backbone",

@@ -17,9 +17,9 @@ import yaml
 from stmtl.adapters import DEFAULT_TARGETS as ADAPTER_TARGETS
 
 DEFAULT_PRESERVATION = 1.0
-"""Distillation weight when ``preserve_embeddings`` is not given and the training data has at least
-:data:`PRESERVE_FROM_ROWS` rows: the trained encoder still serves ``encode()`` (see the README, "Keeping the
-embeddings good", for what it costs the tasks)."""
+"""Distillation weight of full fine-tuning (``encoder: full``) when ``preserve_embeddings`` is not given and the
+training data has at least :data:`PRESERVE_FROM_ROWS` rows: the trained encoder still serves ``encode()`` (see the
+README, "Keeping the embeddings good", for what it costs the tasks)."""
 PRESERVE_FROM_ROWS = 2_000
 """Below this many training rows the default is no preservation. Measured on SNIPS subsets without it, STS-B dev
 moves by 0.9 points (112 rows) and 1.7 (1,000 rows) from the source model, against 28 on all 13,084 rows, while
@@ -229,22 +229,25 @@ class TrainConfig:
     label_smoothing: float = option(0.0, "label smoothing of the heads' losses", FRACTION)
     preserve_embeddings: float | None = option(
         None,
-        f"weight of the embedding-preservation penalty (0: off); none: {DEFAULT_PRESERVATION:g} from "
-        f"{PRESERVE_FROM_ROWS:,} training rows, else 0 (also 0 with a frozen backbone or streaming)",
+        f"full fine-tuning's embedding-preservation penalty weight (0: off; a weight implies encoder 'full'); none: "
+        f"{DEFAULT_PRESERVATION:g} from {PRESERVE_FROM_ROWS:,} training rows, else 0 (0 with a task adapter, a frozen "
+        "backbone or streaming)",
         NON_NEGATIVE,
     )
     preserve_method: Literal["distill", "l2sp"] = option("distill", "embedding-preservation penalty")
-    encoder: Literal["full", "adapter"] = option(
-        "full",
-        "full: fine-tune the shared encoder (encode() moves, unless preserved); adapter: freeze it and train LoRA "
-        "adapters that only the heads see (encode() stays the source model's, bit for bit)",
+    encoder: Literal["full", "adapter"] | None = option(
+        None,
+        "adapter: freeze the shared encoder and train LoRA adapters that only the heads see (encode() stays the "
+        "source model's, bit for bit); full: fine-tune the encoder (encode() moves, unless preserved); none: adapter, "
+        "or full where other settings work on the encoder's own weights (freezing or unfreezing its parts, a "
+        "preservation weight, layer-wise decay) or the backbone has no projection the adapter wraps",
     )
-    adapter_rank: int = option(16, "LoRA rank of the task adapter (encoder adapter)", Bounds(1, 1024))
+    adapter_rank: int = option(32, "LoRA rank of the task adapter (encoder adapter)", Bounds(1, 1024))
     adapter_targets: str = option(
         ",".join(ADAPTER_TARGETS), "encoder projections the task adapter wraps (comma-separated module names)"
     )
     adapter_dropout: float = option(0.1, "dropout on the task adapter's input in training", FRACTION)
-    lr_adapter: float = option(1e-3, "peak learning rate of the task adapter", NON_NEGATIVE)
+    lr_adapter: float = option(2e-3, "peak learning rate of the task adapter", NON_NEGATIVE)
     encoder_dropout: float | None = option(
         None,
         "dropout of the shared encoder in training; none: the backbone's own, or 0 under distillation",

@@ -74,7 +74,13 @@ def write_joint_folder(root, splits=("train", "dev", "test")) -> str:
 
 
 def toy_config(output_dir, backbone, **overrides):
-    """A fast two-task config on the toy set (joint mode, high learning rates)."""
+    """A fast two-task config on the toy set (joint mode, high learning rates, full fine-tuning).
+
+    Full fine-tuning, not the task-adapter default: the tiny random encoder gives LoRA little to adapt, and the
+    loop's tests (checkpoints, best step, early stopping, resume) count on the toy being learnt in a few steps.
+    Adapter-mode runs are tested in ``tests/training/test_adapter_training.py``; the default's choice in
+    ``tests/training/test_resolve.py``.
+    """
     from stmtl.config import TrainConfig
 
     data = toy_dataset()
@@ -89,6 +95,7 @@ def toy_config(output_dir, backbone, **overrides):
         "log_every": 5,
         "eval_every": 20,
         "cpu": True,
+        "encoder": "full",
         "tasks": [
             {"name": "intent", "kind": "sentence", "train": data, "dev": data},
             {"name": "slots", "kind": "token", "train": data, "dev": data},

@@ -24,6 +24,8 @@ def trained(tiny_backbone, tmp_path_factory) -> tuple[str, str]:
         "1e-2",
         "--eval-every",
         "40",
+        "--encoder",  # as tests.helpers.toy_config, for the tiny random encoder
+        "full",
     ]
     assert main(["train", "--data", data, "--output", run, "--backbone", tiny_backbone, "--cpu", *flags]) == 0
     return data, run

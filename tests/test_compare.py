@@ -20,7 +20,7 @@ def test_compare_writes_table_json_and_chart(tiny_backbone, tmp_path, capsys) ->
     variants = [row["variant"] for row in rows]
     assert variants == [
         "source backbone (no training)", "single-task intent", "single-task slots", "multi-task",
-        "multi-task, frozen backbone", "multi-task + preservation", "two single-task models together",
+        "multi-task, task adapter", "multi-task, frozen backbone", "multi-task + preservation", "two single-task models together",
     ]  # fmt: skip
     multi = rows[3]
     assert {"dev_intent", "dev_slots", "test_intent", "test_slots", "test_exact_match", "sts_spearman"} <= set(multi)
@@ -29,8 +29,12 @@ def test_compare_writes_table_json_and_chart(tiny_backbone, tmp_path, capsys) ->
     assert (out / "comparison.png").read_bytes().startswith(b"\x89PNG")
     configs = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/training_config.json")}
     assert {name: c["lr_heads"] for name, c in configs.items() if name != "frozen"} == dict.fromkeys(
-        ["intent", "slots", "multi", "preserve"], 0.005
+        ["intent", "slots", "multi", "adapter", "preserve"], 0.005
     )
+    assert {name: c["encoder"] for name, c in configs.items()} == {
+        "intent": "full", "slots": "full", "multi": "full", "adapter": "adapter", "frozen": "full", "preserve": "full"
+    }  # fmt: skip
+    assert rows[4]["sts_spearman"] == rows[0]["sts_spearman"]  # the adapter's encode() is the source model's
     assert configs["preserve"]["preserve_embeddings"] == 1.0  # the training default
     assert "| multi-task |" in (out / "comparison.md").read_text()
 

@@ -49,6 +49,8 @@ def add_config_flags(
         shown = f"{field.default}, {bounds}" if bounds is not None else field.default
         options: dict[str, Any] = {"default": None, "help": f"{field.metadata['help']} (default: {shown})"}
         args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(args) == 1 and typing.get_origin(args[0]) is typing.Literal:  # an optional Literal
+            hint, args = args[0], list(typing.get_args(args[0]))
         if typing.get_origin(hint) is typing.Literal:
             options.update(choices=args, type=type(args[0]))
         elif hint is bool:

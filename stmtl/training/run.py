@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import os
 import sys
@@ -32,7 +34,7 @@ from stmtl.training.checkpoint import checkpoint_path, save_model_into_run
 from stmtl.training.drift import check_sts_file, describe, measure_run_drift
 from stmtl.training.folder_claim import TRACKER_NAME, WRITE_PROBE
 from stmtl.training.health import run_warnings
-from stmtl.training.resolve import resolve_config
+from stmtl.training.resolve import encoder_mode, resolve_config
 from stmtl.training.run_folder import RunFolder
 from stmtl.training.streaming import StreamingTrainData, streaming_stream
 from stmtl.training.train_data import TrainData, TrainStream
@@ -190,7 +192,7 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
         check_max_seq_length(config.max_seq_length, loaded_position_limit(model[0]), "config key 'max_seq_length'")
         model.max_seq_length = config.max_seq_length
     saved, saved_adapter = saved_task_parts(config.backbone, trust)
-    add_adapter(config, model, saved_adapter)
+    config = add_adapter(config, model, saved_adapter)
     for head in make_heads(config, raw_train, model.get_embedding_dimension(), saved):
         model.append(head)
     continued = [task.name for task in config.tasks if task.name in saved]
@@ -203,35 +205,44 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
     return MultiTaskTrainer(model, resolved, data, dev_sets, accelerator, ddp_kwargs, fitted_heads=continued)
 
 
-def add_adapter(config: TrainConfig, model: MultiTaskSentenceTransformer, saved: TaskAdapter | None) -> None:
-    """Put the task adapter on the encoder (``encoder: adapter``): the backbone's own, when it is a saved stmtl model
-    that has one (its heads were trained on it), else a new one from the config's rank, targets and dropout.
+def add_adapter(
+    config: TrainConfig, model: MultiTaskSentenceTransformer, saved: TaskAdapter | None
+) -> TrainConfig:
+    """Put the task adapter on the encoder when the run trains one (:func:`~stmtl.training.resolve.encoder_mode`):
+    the backbone's own, when it is a saved stmtl model that has one (its heads were trained on it), else a new one
+    from the config's rank, targets and dropout. Returns the config with ``encoder`` decided.
 
     Raises:
         ConfigError: If the backbone carries an adapter but the run fine-tunes the whole encoder (its heads would
-            lose the features they were trained on).
+            lose the features they were trained on), or ``adapter_targets`` names no projection of the backbone.
     """
-    if saved is not None and config.encoder != "adapter":
+    mode, reason = encoder_mode(config, saved is not None)
+    if saved is not None and mode != "adapter":
         raise ConfigError(
             f"backbone {config.backbone!r} carries a task adapter its heads were trained with: continue it with "
             "encoder 'adapter' (--encoder adapter)"
         )
-    if config.encoder != "adapter":
-        return
+    if mode != "adapter":
+        logger.info("encoder: full fine-tuning (%s)", reason)
+        return dataclasses.replace(config, encoder="full")
     if saved is not None:
         adapter = model.add_task_adapter(saved.config)
         adapter.load_state_dict(saved.state_dict())
         logger.info("continuing the task adapter of %s", config.backbone)
-        return
+        return dataclasses.replace(config, encoder="adapter")
     try:
         settings = AdapterConfig(
             config.adapter_rank, dropout=config.adapter_dropout, targets=targets_of(config.adapter_targets)
         )
         adapter = model.add_task_adapter(settings)
     except ValueError as error:
+        if config.encoder is None:  # the default, on a backbone whose projections have other names
+            logger.warning("encoder: full fine-tuning, as the task adapter cannot wrap this backbone (%s)", error)
+            return dataclasses.replace(config, encoder="full")
         raise ConfigError(f"config key 'adapter_targets': {error}") from None
-    logger.info("task adapter: LoRA rank %d on %d projections, %s trainable parameters", config.adapter_rank,
-                len(adapter.layers), f"{adapter.num_parameters():,}")  # fmt: skip
+    logger.info("encoder: task adapter (%s): LoRA rank %d on %d projections, %s trainable parameters", reason,
+                config.adapter_rank, len(adapter.layers), f"{adapter.num_parameters():,}")  # fmt: skip
+    return dataclasses.replace(config, encoder="adapter")
 
 
 def train_data(

@@ -21,7 +21,8 @@ TEXTS = [text for text, _, _ in TOY]
 @pytest.fixture(scope="module")
 def adapter_run(tiny_backbone, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("adapter")
-    settings = {"encoder": "adapter", "adapter_rank": 8, "lr_adapter": 2e-2, "adapter_dropout": 0.0, "epochs": 40}
+    # encoder None: the default, which trains a task adapter (training_config.json records it below).
+    settings = {"encoder": None, "adapter_rank": 8, "lr_adapter": 2e-2, "adapter_dropout": 0.0, "epochs": 40}
     config = toy_config(run_dir, tiny_backbone, **settings)
     model, results = train(config)
     return run_dir, model, results
@@ -60,13 +61,13 @@ def test_adapter_run_folder_loads_as_the_source_in_plain_sentence_transformers(a
 
 def test_adapter_run_continues_a_saved_adapter_and_refuses_full_fine_tuning(adapter_run, tmp_path) -> None:
     run_dir, model, _ = adapter_run
-    trainer = setup(toy_config(tmp_path / "more", str(run_dir), encoder="adapter"))
+    trainer = setup(toy_config(tmp_path / "more", str(run_dir), encoder=None))  # the default continues it
     continued = trainer.unwrapped.task_adapter
     assert continued.config == model.task_adapter.config
     saved = model.task_adapter.state_dict()
     assert all(torch.equal(saved[name], tensor) for name, tensor in continued.state_dict().items())
     with pytest.raises(ConfigError, match="carries a task adapter"):
-        setup(toy_config(tmp_path / "full", str(run_dir)))
+        setup(toy_config(tmp_path / "full", str(run_dir), encoder="full"))
 
 
 def test_adapter_targets_that_match_nothing_are_refused_naming_the_key(tiny_backbone, tmp_path) -> None:

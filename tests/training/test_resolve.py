@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from stmtl.config import TrainConfig
-from stmtl.training.resolve import resolve_config
+from stmtl.training.resolve import encoder_mode, resolve_config
 
 TASKS = [{"name": "intent", "kind": "sentence", "train": "a.jsonl"}]
 
@@ -25,8 +25,8 @@ class PlannedData(SimpleNamespace):
 @pytest.mark.parametrize(
     ("rows", "overrides", "weight", "dropout"),
     [
-        (13_084, {}, 1.0, 0.0),  # enough data to move the encoder far: distillation, which turns dropout off
-        (1_000, {}, 0.0, None),  # small data: the encoder hardly drifts, and preservation would cost the tasks
+        (13_084, {"encoder": "full"}, 1.0, 0.0),  # enough data to move the encoder far: distillation, no dropout
+        (1_000, {"encoder": "full"}, 0.0, None),  # small data: the encoder hardly drifts; preservation costs tasks
         (13_084, {"freeze": "backbone"}, 0.0, None),
         (13_084, {"encoder": "adapter"}, 0.0, None),
         (13_084, {"preserve_embeddings": 0.0}, 0.0, None),
@@ -59,3 +59,26 @@ def test_resolve_config_streamed_run_keeps_its_step_budget(caplog) -> None:
     resolved = resolve_config(config, 0, data)
     assert resolved.epochs is None and resolved.eval_every == 3 and resolved.preserve_embeddings == 0.0
     assert "embedding preservation is off" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("overrides", "has_adapter", "mode"),
+    [
+        ({}, False, "adapter"),  # the default at every data size
+        ({"freeze": "head:intent"}, False, "adapter"),  # a frozen head leaves the encoder's training as it is
+        ({"freeze": "backbone"}, False, "full"),  # the encoder's own weights: frozen, so encode() cannot move
+        ({"freeze": "layers:0-2"}, False, "full"),
+        ({"unfreeze_every": 10}, False, "full"),
+        ({"preserve_embeddings": 1.0}, False, "full"),
+        ({"preserve_embeddings": 0.0}, False, "adapter"),  # no weight: nothing asks for full fine-tuning
+        ({"layer_lr_decay": 0.9}, False, "full"),
+        ({"freeze": "backbone"}, True, "adapter"),  # a saved adapter is continued (its heads were trained on it)
+        ({"encoder": "full"}, True, "full"),  # as given (setup refuses it with a saved adapter)
+        ({"encoder": "adapter", "freeze": "backbone"}, False, "adapter"),
+    ],
+)
+def test_encoder_mode_is_the_adapter_unless_a_setting_trains_the_encoder_itself(overrides, has_adapter, mode) -> None:
+    config = TrainConfig.from_dict({"output_dir": "out", "tasks": TASKS, **overrides})
+    chosen, reason = encoder_mode(config, has_adapter)
+    assert chosen == mode and reason
+    assert config.encoder == overrides.get("encoder")  # the given config is left as it is
