@@ -53,7 +53,7 @@ def _torch_reference(model, texts: list[str]) -> list[dict]:
                 chosen = [(p, i) for i, p in enumerate(row) if p >= head.threshold]
                 rows.append([{"label": head.labels[i], "score": p} for p, i in sorted(chosen, reverse=True)])
             decoded[task] = rows
-    return [{task: decoded[task][row] for task in decoded} for row in range(len(texts))]
+    return [{"text": text, **{task: decoded[task][row] for task in decoded}} for row, text in enumerate(texts)]
 
 
 def assert_same_predictions(actual, expected, score_tolerance: float) -> None:
