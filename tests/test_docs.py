@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,51 @@ def test_docs_a_table_edited_by_hand_is_stale(tables, tmp_path) -> None:
     assert tables.stale_pages([page], results) == []
     page.write_text(text.replace("98.12", "99.12"))
     assert tables.stale_pages([page], results) == [page]
+
+
+LINK = re.compile(r"\[[^\]]*\]\((?P<target>[^)\s]+)\)")
+FENCE = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
+CODE = re.compile(r"`[^`\n]*`")
+HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def markdown_pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def slug(title: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r"[^\w\- ]", "", title.replace("`", "").strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    return {slug(match["title"]) for match in HEADING.finditer(FENCE.sub("", page.read_text(encoding="utf-8")))}
+
+
+def relative_links(page: Path) -> list[str]:
+    text = CODE.sub("", FENCE.sub("", page.read_text(encoding="utf-8")))
+    return [m["target"] for m in LINK.finditer(text) if not re.match(r"[a-z][a-z0-9+.-]*:", m["target"], re.I)]
+
+
+def test_docs_readme_is_at_most_300_lines() -> None:
+    assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 300
+
+
+@pytest.mark.parametrize("page", markdown_pages(), ids=lambda page: page.name)
+def test_docs_relative_links_resolve(page: Path) -> None:
+    broken = []
+    for target in relative_links(page):
+        path, _, anchor = target.partition("#")
+        resolved = (page.parent / path).resolve() if path else page
+        if not resolved.exists():
+            broken.append(target)
+        elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+            broken.append(target)
+    assert broken == []
+
+
+def test_docs_slug_follows_github() -> None:
+    assert slug("Task 1 — the sentence encoder") == "task-1--the-sentence-encoder"
+    assert slug("Encoder modes: adapter, full, full + preservation") == "encoder-modes-adapter-full-full--preservation"
+    assert slug("What `predict` returns") == "what-predict-returns"
