@@ -19,7 +19,7 @@ from stmtl.adapters import DEFAULT_TARGETS as ADAPTER_TARGETS
 DEFAULT_PRESERVATION = 1.0
 """Distillation weight of full fine-tuning (``encoder: full``) when ``preserve_embeddings`` is not given and the
 training data has at least :data:`PRESERVE_FROM_ROWS` rows: the trained encoder still serves ``encode()`` (see the
-README, "Keeping the embeddings good", for what it costs the tasks)."""
+docs/embeddings.md for what it costs the tasks)."""
 PRESERVE_FROM_ROWS = 2_000
 """Below this many training rows the default is no preservation. Measured on SNIPS subsets without it, STS-B dev
 moves by 0.9 points (112 rows) and 1.7 (1,000 rows) from the source model, against 28 on all 13,084 rows, while
@@ -168,7 +168,7 @@ class TrainConfig:
 
     Every field but ``output_dir`` and ``tasks`` is also a ``stmtl train`` flag, generated from this class with its
     help text, default, choices and, for a number, its :class:`Bounds`. The defaults are the ones measured on SNIPS
-    (see the README's results section).
+    (docs/results.md).
     """
 
     output_dir: str

@@ -1,13 +1,14 @@
-"""``stmtl fetch-data``: SNIPS and STS-B dev from their public sources, checked by SHA-256, in the README's layout.
+"""``stmtl fetch-data``: SNIPS and STS-B dev from their public sources, checked by SHA-256, laid out as the docs'
+commands expect.
 
-Layout under the output folder (``data/`` in the README's commands)::
+Layout under the output folder (``data/`` in the docs' commands)::
 
     snips/{train,dev,test}/{seq.in,seq.out,label}   SNIPS, JointBERT split (13,084 / 700 / 700 utterances)
     stsb/sts-dev.csv                                STS Benchmark dev, the original file (1,500 pairs)
     stsb/dev.tsv                                    the same pairs as ``sentence1<TAB>sentence2<TAB>score``
 
 Every file is pinned to a commit and checked against its SHA-256 before it is moved into place, so a fetched
-copy is byte for byte the data the README's figures were measured on. Files already present with the right
+copy is byte for byte the data the docs' figures were measured on. Files already present with the right
 checksum are not downloaded again. Only the standard library is used: the command needs no model and no torch.
 """
 

@@ -20,7 +20,8 @@ def test_compare_writes_table_json_and_chart(tiny_backbone, tmp_path, capsys) ->
     variants = [row["variant"] for row in rows]
     assert variants == [
         "source backbone (no training)", "single-task intent", "single-task slots", "multi-task",
-        "multi-task, task adapter", "multi-task, frozen backbone", "multi-task + preservation", "two single-task models together",
+        "multi-task, task adapter", "multi-task, frozen backbone", "multi-task + preservation",
+        "two single-task models together",
     ]  # fmt: skip
     multi = rows[3]
     assert {"dev_intent", "dev_slots", "test_intent", "test_slots", "test_exact_match", "sts_spearman"} <= set(multi)

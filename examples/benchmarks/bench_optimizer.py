@@ -49,7 +49,9 @@ def training_steps(data: str, backbone: str | None, steps: int, rounds: int) -> 
             {"name": "intent", "kind": "sentence", "train": data},
             {"name": "slots", "kind": "token", "train": data},
         ]
-        trainer = setup(TrainConfig.from_dict({"output_dir": run_dir, "backbone": backbone, "tasks": tasks}))
+        trainer = setup(
+            TrainConfig.from_dict({"output_dir": run_dir, "backbone": backbone, "encoder": "full", "tasks": tasks})
+        )
     stream = trainer.streams[0]
     batches = [stream.rows(indices) for _, indices in trainer.data.epoch_plan(0)]
     groups = getattr(trainer.optimizer, "optimizer", trainer.optimizer).param_groups

@@ -108,7 +108,7 @@ def worker(corpus: str, output: str, steps: int) -> dict[str, Any]:
 
     MultiTaskTrainer.training_step = timed_step
     run_module.encode_dataset = timed_encode
-    run_module.train(snips_config(corpus, output, {"max_steps": steps}))
+    run_module.train(snips_config(corpus, output, {"max_steps": steps, "encoder": "full"}))
     gaps = [b - a for a, b in zip(step_times, step_times[1:])][9:]  # steps 11..N
     return {
         "first_step_s": round(step_times[0] - START, 2),

@@ -145,7 +145,7 @@ def main() -> None:
         config = TrainConfig.from_dict(
             {
                 "output_dir": run_dir, "backbone": backbone, "batch_size": args.batch_size, "epochs": 1.0,
-                "mixed_precision": args.mixed_precision, "preserve_embeddings": 0.0, "tasks": [
+                "mixed_precision": args.mixed_precision, "encoder": "full", "preserve_embeddings": 0.0, "tasks": [
                     {"name": "intent", "kind": "sentence", "train": data},
                     {"name": "slots", "kind": "token", "train": data},
                 ],

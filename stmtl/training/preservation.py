@@ -13,7 +13,7 @@ for search and clustering. Two penalties, added to the task losses with weight `
   source encoder in eval mode). The teacher is computed without dropout, so
   distillation also turns the encoder's dropout off for training (unless ``encoder_dropout`` is set): with
   dropout on, ``1 - cos`` is already about 0.05 at step 0 on SNIPS, and the term becomes a dropout-consistency
-  regulariser that fights the tasks (measured in the README: +2.3 dev slot F1 at the same STS score).
+  regulariser that fights the tasks.
 * ``l2sp``: ``||θ - θ0||²`` summed over encoder parameters, θ0 being their starting values (Li et al., "Explicit
   Inductive Bias for Transfer Learning with Convolutional Networks", ICML 2018). It needs no data but constrains
   every weight, including those the embedding does not depend on much.

@@ -30,7 +30,7 @@ def encoder_mode(config: TrainConfig, backbone_has_adapter: bool) -> tuple[str, 
     works on the encoder's own weights.
 
     The task adapter is the default at every data size: it matched or beat full fine-tuning on SNIPS subsets of 112
-    and 1,000 rows and on all of SNIPS (see the README, "Task adapters") while ``encode()`` stays the source model's.
+    and 1,000 rows and on all of SNIPS (docs/results.md, "Encoder modes") while ``encode()`` stays the source model's.
     Full fine-tuning is chosen when the run freezes or unfreezes parts of the encoder (``freeze`` other than
     ``head:<task>``, ``unfreeze_every``), gives a preservation weight or a layer-wise learning-rate decay: each only
     means something when the encoder's weights train.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 import os
 import sys
@@ -205,9 +204,7 @@ def setup(config: TrainConfig) -> MultiTaskTrainer:
     return MultiTaskTrainer(model, resolved, data, dev_sets, accelerator, ddp_kwargs, fitted_heads=continued)
 
 
-def add_adapter(
-    config: TrainConfig, model: MultiTaskSentenceTransformer, saved: TaskAdapter | None
-) -> TrainConfig:
+def add_adapter(config: TrainConfig, model: MultiTaskSentenceTransformer, saved: TaskAdapter | None) -> TrainConfig:
     """Put the task adapter on the encoder when the run trains one (:func:`~stmtl.training.resolve.encoder_mode`):
     the backbone's own, when it is a saved stmtl model that has one (its heads were trained on it), else a new one
     from the config's rank, targets and dropout. Returns the config with ``encoder`` decided.

@@ -54,7 +54,8 @@ def test_predict_runs_where_torch_cannot_be_imported(exported_model) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout.strip().splitlines()[-1])
-    assert set(answer["result"]) == {"text", "intent", "ner", "topics"} and answer["dimension"] == answer["encode"] == 32
+    assert set(answer["result"]) == {"text", "intent", "ner", "topics"}
+    assert answer["dimension"] == answer["encode"] == 32
 
 
 def test_truncated_graph_refused_naming_the_file(folder) -> None:
