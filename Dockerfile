@@ -10,7 +10,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_DATASETS_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1
 
-RUN useradd --create-home --uid 1000 stmtl
+# The working folder belongs to the user the container runs as: the quick start writes its run folder there
+# (runs/quickstart), pytest its cache.
+RUN useradd --create-home --uid 1000 stmtl && install -d -o stmtl -g stmtl /app
 WORKDIR /app
 
 # Dependencies first, at the versions the suite ran on (constraints.txt): this layer is rebuilt only when
