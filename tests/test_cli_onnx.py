@@ -21,8 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_cli_export_then_predict_and_encode_with_each_backend(exported_model, tmp_path, capsys) -> None:
     folder = tmp_path / "model"
     shutil.copytree(exported_model, folder, ignore=shutil.ignore_patterns("onnx"))
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.enable_progress_bar()  # as in a fresh process: export's own load must not show its bar
     assert main(["export", "--model", str(folder), "--quantize", "int8"]) == 0
-    printed = capsys.readouterr().out
+    printed, errors = capsys.readouterr()
+    assert "Loading weights" not in errors
     assert "model.onnx" in printed and "model_qint8.onnx" in printed and "largest difference" in printed
     texts = ["book a table in rome", "play music by adele"]
     answers = {}

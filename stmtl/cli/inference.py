@@ -120,8 +120,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ValueError(f"--model {args.model}: export writes into the model folder; give a local folder")
     if not os.path.isfile(os.path.join(args.model, "modules.json")):
         raise ValueError(f"--model {args.model}: not a saved model (no modules.json)")
+    from transformers.utils import logging as transformers_logging
+
     from stmtl.onnx.export import export_onnx
 
+    transformers_logging.disable_progress_bar()  # the model's load: its bar would precede the report's lines
     manifest = export_onnx(args.model, quantize=args.quantize)
     for name, graph in manifest["graphs"].items():
         for backend, entry in graph["files"].items():
