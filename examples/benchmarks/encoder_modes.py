@@ -4,10 +4,12 @@ Each run folder given is read back (``training_config.json``, ``results.json``; 
 sorted into a mode: ``adapter`` (``encoder: adapter``: LoRA that only the heads see), ``full`` (fine-tuning the
 whole encoder without preservation) or ``full + preservation`` (distillation towards the source embeddings). Runs of
 one mode on one data size (rows of the first task's training data) are pooled over their seeds: the table gives
-the mean of each figure and, for the test scores, the lowest and highest run.
+the mean of each figure and, for the test scores, the lowest and highest run. Training time is kept in the file
+(``runs``), not shown: the runs shared a loaded machine; ``bench_adapter.py`` measures step time.
 
 The runs come from ``stmtl train`` on bench_small_data.py's samples of SNIPS (k = 16 per intent, 1,000 sentences;
-one sample per seed) and on all of SNIPS, each with ``--sts`` on STS-B dev, e.g.::
+one sample per seed) and on all of SNIPS, each with ``--sts`` on STS-B dev, e.g. (adapter runs with other ranks,
+learning rates or targets make rows of their own: the same script tabulates a sweep)::
 
     stmtl train --data SET --output RUN --sts ../shared/data/stsb/dev.tsv --encoder adapter
     stmtl train --data SET --output RUN --sts ../shared/data/stsb/dev.tsv --encoder full --preserve-embeddings 0
@@ -29,6 +31,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from stmtl.adapters import DEFAULT_TARGETS
+
 ROOT = Path(__file__).resolve().parents[2]
 SIZE_NAMES = {112: "k = 16 (112 sentences)", 1000: "1,000 sentences"}
 
@@ -45,7 +49,6 @@ COLUMNS = [
     {"key": "dev_slots", "label": "dev slot F1", "format": ".2f"},
     {"key": "sts", "label": "STS-B dev", "format": ".2f"},
     {"key": "cosine", "label": "cosine to source", "format": ".3f"},
-    {"key": "train_seconds", "label": "train s", "format": ".0f"},
     {"key": "parameters", "label": "trainable params", "format": ","},
 ]
 
@@ -63,7 +66,8 @@ def read_run(folder: Path) -> dict[str, Any]:
     config = json.loads((folder / "training_config.json").read_text())
     results = json.loads((folder / "results.json").read_text())
     if config["encoder"] == "adapter":
-        mode = f"adapter (rank {config['adapter_rank']})"
+        targets = "" if config["adapter_targets"] == ",".join(DEFAULT_TARGETS) else f", {config['adapter_targets']}"
+        mode = f"adapter (rank {config['adapter_rank']}, lr {config['lr_adapter']:g}{targets})"
     else:
         mode = "full + preservation" if config["preserve_embeddings"] else "full"
     drift = results.get("embedding_drift") or {}
@@ -123,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         command = "python examples/benchmarks/encoder_modes.py RUN ... (runs: see this script's docstring)"
         notes = {"runs": runs, "seeds": "k = 16 and 1,000: one SNIPS sample per seed; SNIPS: training seeds"}
         if args.runs_commit:
-            notes["runs_commit"] = args.runs_commit
+            notes["data"] = f"runs trained at commit {args.runs_commit}"
         print(write_result(args.results, command, COLUMNS, rows, **notes))
     return 0
 
