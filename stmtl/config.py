@@ -350,6 +350,11 @@ class TrainConfig:
                 "streaming: distillation caches source embeddings of every training row before training; "
                 "use preserve_method 'l2sp' with streaming"
             )
+        if self.encoder == "adapter" and self.unfreeze_every:
+            raise ConfigError(
+                "config key 'unfreeze_every': gradual unfreezing trains the encoder's own layers, which a task adapter "
+                "keeps frozen; use encoder 'full' with it"
+            )
         from stmtl.heads.registry import kinds
 
         for index, task in enumerate(self.tasks):

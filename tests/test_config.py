@@ -121,3 +121,9 @@ def test_config_task_options_are_a_mapping() -> None:
     assert config.tasks[0].options == {"prior_weight": 0.5}
     with pytest.raises(ConfigError, match=r"config key 'tasks\[0\].options': 'huber' is not of type dict"):
         TrainConfig.from_dict({"output_dir": "x", "tasks": [{**TASK, "options": "huber"}]})
+
+
+def test_config_adapter_with_gradual_unfreezing_refused_naming_the_key() -> None:
+    tasks = [{"name": "intent", "kind": "sentence", "train": "a.jsonl"}]
+    with pytest.raises(ConfigError, match="'unfreeze_every'.*encoder 'full'"):
+        TrainConfig.from_dict({"output_dir": "o", "tasks": tasks, "encoder": "adapter", "unfreeze_every": 10})

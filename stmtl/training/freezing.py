@@ -99,7 +99,8 @@ def _selected(model: MultiTaskSentenceTransformer, policy: str) -> set[int]:
 
 
 def apply_freeze(model: MultiTaskSentenceTransformer, policy: str) -> list[str]:
-    """Freeze the parameters named by ``policy`` (``requires_grad=False``); every other parameter is made trainable.
+    """Freeze the parameters named by ``policy`` (``requires_grad=False``); every other parameter is made trainable,
+    except the source encoder's weights under a task adapter, which stay frozen.
 
     Policies: ``none``; ``backbone`` (every parameter outside the task heads); ``embeddings``; ``layers:A-B``
     (encoder layers A..B inclusive, 0 = bottom) or ``layers:N``; ``head:<task>``; ``all``. Each one freezes exactly
@@ -126,8 +127,11 @@ def apply_freeze(model: MultiTaskSentenceTransformer, policy: str) -> list[str]:
             f"freeze policy {policy!r} leaves nothing to train: a fully frozen network is only used for inference "
             "or feature extraction (model.encode / model.predict) and needs no training; freeze less, or skip training"
         )
+    # A task adapter holds the source encoder's own weights frozen (encode() stays the source model's): they stay so.
+    adapter = getattr(model, "task_adapter", None)
+    held = {id(p) for p in model[0].parameters()} - {id(p) for p in adapter.parameters()} if adapter else set()
     for _, parameter in named:
-        parameter.requires_grad_(id(parameter) not in frozen)
+        parameter.requires_grad_(id(parameter) not in frozen | held)
     return [name for name, parameter in named if id(parameter) in frozen]
 
 

@@ -73,3 +73,25 @@ def test_adapter_run_continues_a_saved_adapter_and_refuses_full_fine_tuning(adap
 def test_adapter_targets_that_match_nothing_are_refused_naming_the_key(tiny_backbone, tmp_path) -> None:
     with pytest.raises(ConfigError, match="adapter_targets"):
         setup(toy_config(tmp_path, tiny_backbone, encoder="adapter", adapter_targets="no_such_layer"))
+
+
+def test_adapter_run_with_a_frozen_head_keeps_encode_bit_identical_also_streamed(tiny_backbone, tmp_path) -> None:
+    from stmtl.heads import SentenceClassificationHead, TokenClassificationHead
+
+    rows = [{"text": text, "label": label, "tokens": text.split(), "tags": tags.split()} for text, label, tags in TOY]
+    intents = sorted({row["label"] for row in rows})
+    tags = ["O", *sorted({tag for row in rows for tag in row["tags"]} - {"O"})]
+    train_file = tmp_path / "train.jsonl"
+    train_file.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    start = stmtl.build([SentenceClassificationHead("intent", intents, 32), TokenClassificationHead("slots", tags, 32)],
+                        backbone=tiny_backbone, device="cpu")  # fmt: skip
+    start.save(str(tmp_path / "start"))
+    tasks = [{"name": name, "kind": kind, "train": str(train_file)} for name, kind in (("intent", "sentence"),
+                                                                                      ("slots", "token"))]  # fmt: skip
+    config = toy_config(tmp_path / "run", str(tmp_path / "start"), encoder=None, streaming=True, shuffle_buffer=8,
+                        max_steps=6, eval_every=6, tasks=tasks, freeze="head:intent")  # fmt: skip
+    model, _ = train(config)
+    assert model.task_adapter is not None  # streaming and a frozen head leave the default adapter mode
+    assert all(torch.equal(a, b) for a, b in zip(model.heads["intent"].parameters(), start.heads["intent"].parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(model.heads["slots"].parameters(), start.heads["slots"].parameters()))
+    assert np.array_equal(model.encode(TEXTS), start.encode(TEXTS))

@@ -110,6 +110,20 @@ def test_apply_freeze_none_unfreezes_previously_frozen(model) -> None:
     assert all(p.requires_grad for p in model.parameters())
 
 
+@pytest.mark.parametrize("policy", ["none", "head:intent", "embeddings"])
+def test_apply_freeze_keeps_the_source_encoder_frozen_under_a_task_adapter(tiny_backbone, policy: str) -> None:
+    from stmtl.adapters import AdapterConfig
+
+    model = two_task_model(tiny_backbone, 32)
+    adapter = model.add_task_adapter(AdapterConfig(rank=2))
+    apply_freeze(model, policy)
+    lora = {id(p) for p in adapter.parameters()}
+    trainable = [name for name, p in model[0].named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in name for name in trainable)  # encode() cannot move
+    assert all(p.requires_grad for p in model[0].parameters() if id(p) in lora)
+    assert all(p.requires_grad for p in model.heads["ner"].parameters())
+
+
 def test_encoder_layers_finds_bert_and_distilbert_stacks(model) -> None:
     assert encoder_layers(model) == list(model[0].auto_model.encoder.layer)
     assert embedding_module(model) is model[0].auto_model.embeddings
