@@ -352,8 +352,8 @@ class TrainConfig:
             )
         if self.encoder == "adapter" and self.unfreeze_every:
             raise ConfigError(
-                "config key 'unfreeze_every': gradual unfreezing trains the encoder's own layers, which a task adapter "
-                "keeps frozen; use encoder 'full' with it"
+                "config key 'unfreeze_every': gradual unfreezing trains the encoder's own layers, which a task "
+                "adapter keeps frozen; use encoder 'full' with it"
             )
         from stmtl.heads.registry import kinds
 

@@ -86,12 +86,13 @@ def test_adapter_run_with_a_frozen_head_keeps_encode_bit_identical_also_streamed
     start = stmtl.build([SentenceClassificationHead("intent", intents, 32), TokenClassificationHead("slots", tags, 32)],
                         backbone=tiny_backbone, device="cpu")  # fmt: skip
     start.save(str(tmp_path / "start"))
-    tasks = [{"name": name, "kind": kind, "train": str(train_file)} for name, kind in (("intent", "sentence"),
-                                                                                      ("slots", "token"))]  # fmt: skip
+    kinds = {"intent": "sentence", "slots": "token"}
+    tasks = [{"name": name, "kind": kind, "train": str(train_file)} for name, kind in kinds.items()]
     config = toy_config(tmp_path / "run", str(tmp_path / "start"), encoder=None, streaming=True, shuffle_buffer=8,
                         max_steps=6, eval_every=6, tasks=tasks, freeze="head:intent")  # fmt: skip
     model, _ = train(config)
     assert model.task_adapter is not None  # streaming and a frozen head leave the default adapter mode
-    assert all(torch.equal(a, b) for a, b in zip(model.heads["intent"].parameters(), start.heads["intent"].parameters()))
-    assert not all(torch.equal(a, b) for a, b in zip(model.heads["slots"].parameters(), start.heads["slots"].parameters()))
+    pairs = {task: zip(model.heads[task].parameters(), start.heads[task].parameters()) for task in kinds}
+    assert all(torch.equal(a, b) for a, b in pairs["intent"])
+    assert not all(torch.equal(a, b) for a, b in pairs["slots"])
     assert np.array_equal(model.encode(TEXTS), start.encode(TEXTS))
