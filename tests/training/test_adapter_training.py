@@ -83,8 +83,8 @@ def test_adapter_run_with_a_frozen_head_keeps_encode_bit_identical_also_streamed
     tags = ["O", *sorted({tag for row in rows for tag in row["tags"]} - {"O"})]
     train_file = tmp_path / "train.jsonl"
     train_file.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    start = stmtl.build([SentenceClassificationHead("intent", intents, 32), TokenClassificationHead("slots", tags, 32)],
-                        backbone=tiny_backbone, device="cpu")  # fmt: skip
+    heads = [SentenceClassificationHead("intent", intents, 32), TokenClassificationHead("slots", tags, 32)]
+    start = stmtl.build(heads, backbone=tiny_backbone, device="cpu")
     start.save(str(tmp_path / "start"))
     kinds = {"intent": "sentence", "slots": "token"}
     tasks = [{"name": name, "kind": kind, "train": str(train_file)} for name, kind in kinds.items()]
