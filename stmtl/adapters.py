@@ -118,6 +118,11 @@ class TaskAdapter:
             raise ValueError(f"task adapter: {str(error).splitlines()[0]}") from None
         self.auto_model = auto_model
         self.layers = wrapped_layers(auto_model)
+        if config.dropout > 0:  # the same dropout as peft's nn.Dropout, with a cheaper mask (stmtl.uniform_dropout)
+            from stmtl.uniform_dropout import UniformDropout
+
+            for _, _, layer in self.layers:
+                layer.lora_dropout[ADAPTER_NAME] = UniformDropout(config.dropout)
         for name, parameter in auto_model.named_parameters():
             parameter.requires_grad_("lora_" in name)
 

@@ -203,3 +203,11 @@ def test_adapter_merged_encoder_computes_the_adapted_features(encoder) -> None:
     assert adapter.merged(encoder[0]) is not merged_module  # rebuilt after a weight changed
     with adapter.disabled():
         assert np.array_equal(encoder.encode(TEXTS), encoder.encode(TEXTS))
+
+
+def test_adapter_input_dropout_is_uniform_dropout_at_the_configured_rate(encoder) -> None:
+    from stmtl.uniform_dropout import UniformDropout
+
+    adapter = TaskAdapter(encoder[0].auto_model, AdapterConfig(rank=2, dropout=0.2))
+    dropouts = [layer.lora_dropout[ADAPTER_NAME] for _, _, layer in adapter.layers]
+    assert dropouts and all(isinstance(d, UniformDropout) and d.p == 0.2 for d in dropouts)
