@@ -21,7 +21,7 @@ import stmtl
 from stmtl.adapters import ADAPTER_FOLDER, AdapterConfig, TaskAdapter, read_adapter_config
 from stmtl.atomic import atomic_folder
 from stmtl.decoding.text_batch import build_text_batch
-from stmtl.decoding.windows import check_predict_arguments, iter_in_windows
+from stmtl.decoding.windows import check_predict_arguments, predict_in_windows, predict_results
 from stmtl.encoding import as_batch, check_inputs, encode_arguments, encode_in_windows
 from stmtl.heads import TaskHead
 from stmtl.hub import is_hub_id, repo_id, resolve_model_path
@@ -249,21 +249,12 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
         if show_progress_bar is None:
             show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
         total = len(texts) if hasattr(texts, "__len__") else None
-        truncated = [0]
-
-        def run_batch(batch: list[str]) -> list[dict[str, Any]]:
-            results, batch_truncated = self._predict_batch(batch, output_embedding)
-            truncated[0] += batch_truncated
-            return results
-
         self.eval()
         with tqdm(total=total, desc="Predicting", unit="text", disable=not show_progress_bar) as bar:
-            yield from iter_in_windows(texts, batch_size, run_batch, bar.update)
-        if truncated[0]:
-            logger.warning(
-                f"{truncated[0]} text(s) exceeded max_seq_length={self.max_seq_length} tokens and were truncated; "
-                "words past the limit get no entities"
-            )
+            yield from predict_in_windows(
+                texts, batch_size, lambda batch: self._predict_batch(batch, output_embedding), self.max_seq_length,
+                bar.update,
+            )  # fmt: skip
 
     @torch.inference_mode()
     def _predict_batch(self, texts: list[str], output_embedding: bool) -> tuple[list[dict[str, Any]], int]:
@@ -289,12 +280,8 @@ class MultiTaskSentenceTransformer(SentenceTransformer):
                         source = module(source)
                     out["sentence_embedding"] = source["sentence_embedding"]
         decoded = {task: head.decode(out, batch) for task, head in self.heads.items()}
-        results = [{"text": text, **{task: decoded[task][row] for task in decoded}} for row, text in enumerate(texts)]
-        if output_embedding:
-            embeddings = out["sentence_embedding"].float().cpu().numpy()
-            for result, embedding in zip(results, embeddings):
-                result["sentence_embedding"] = embedding
-        return results, truncated
+        embeddings = out["sentence_embedding"].float().cpu().numpy() if output_embedding else None
+        return predict_results(texts, decoded, embeddings), truncated
 
     def save(
         self,

@@ -7,10 +7,13 @@ order.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, TypeVar
+
+logger = logging.getLogger(__name__)
 
 SORT_WINDOW_BATCHES = 16
 """``predict`` and ``encode`` of an iterator read this many batches of texts at a time."""
@@ -80,3 +83,40 @@ def iter_in_windows(
                 on_batch(len(indices))
         offset += len(window)
         yield from results
+
+
+def predict_in_windows(
+    texts: Iterable[str],
+    batch_size: int,
+    predict_batch: Callable[[list[str]], tuple[list[dict[str, Any]], int]],
+    max_seq_length: int | None,
+    on_batch: Callable[[int], None] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """``iter_predict`` of every backend: :func:`iter_in_windows` over ``predict_batch`` (results and the number of
+    truncated texts of one batch), then one warning for all the texts truncated at ``max_seq_length``."""
+    truncated = 0
+
+    def run_batch(batch: list[str]) -> list[dict[str, Any]]:
+        nonlocal truncated
+        results, batch_truncated = predict_batch(batch)
+        truncated += batch_truncated
+        return results
+
+    yield from iter_in_windows(texts, batch_size, run_batch, on_batch)
+    if truncated:
+        logger.warning(
+            f"{truncated} text(s) exceeded max_seq_length={max_seq_length} tokens and were truncated; "
+            "words past the limit get no entities"
+        )
+
+
+def predict_results(
+    texts: Sequence[str], decoded: Mapping[str, Sequence[Any]], embeddings: Sequence[Any] | None = None
+) -> list[dict[str, Any]]:
+    """One ``predict`` result per text: ``"text"``, each task's decoded answer, and ``"sentence_embedding"`` when
+    ``embeddings`` are given."""
+    results = [{"text": text, **{task: rows[row] for task, rows in decoded.items()}} for row, text in enumerate(texts)]
+    if embeddings is not None:
+        for result, embedding in zip(results, embeddings):
+            result["sentence_embedding"] = embedding
+    return results

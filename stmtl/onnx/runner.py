@@ -28,7 +28,7 @@ import numpy as np
 
 from stmtl.decoding import check_config, decoder_class, decoder_for
 from stmtl.decoding.text_batch import build_text_batch
-from stmtl.decoding.windows import check_predict_arguments, iter_in_windows
+from stmtl.decoding.windows import check_predict_arguments, iter_in_windows, predict_in_windows, predict_results
 from stmtl.heads.registry import kind_of_type, unknown_type_message
 from stmtl.heads.validation import HeadConfigError
 from stmtl.jsonio import read_json
@@ -202,20 +202,11 @@ class OnnxModel:
     ) -> Iterator[dict[str, Any]]:
         """Like :meth:`predict`, yielding results in input order while reading ``texts`` lazily."""
         check_predict_arguments(texts, batch_size)
-        truncated = [0]
-
-        def run_batch(batch: list[str]) -> list[dict[str, Any]]:
-            results, batch_truncated = self._predict_batch(batch, output_embedding)
-            truncated[0] += batch_truncated
-            return results
-
         with _progress(texts, show_progress_bar, "Predicting") as update:
-            yield from iter_in_windows(texts, batch_size, run_batch, update)
-        if truncated[0]:
-            logger.warning(
-                f"{truncated[0]} text(s) exceeded max_seq_length={self.max_seq_length} tokens and were truncated; "
-                "words past the limit get no entities"
-            )
+            yield from predict_in_windows(
+                texts, batch_size, lambda batch: self._predict_batch(batch, output_embedding), self.max_seq_length,
+                update,
+            )  # fmt: skip
 
     def _predict_batch(self, texts: list[str], output_embedding: bool) -> tuple[list[dict[str, Any]], int]:
         encoded = self.tokenizer.encode(texts)
@@ -225,12 +216,10 @@ class OnnxModel:
         in_model = output_embedding and ENCODER_GRAPH not in self.sessions
         out = self._run(MODEL_GRAPH, outputs + (["sentence_embedding"] if in_model else []), encoded)
         decoded = {task: self.decoders[task].decode(out[self.outputs[task]], batch) for task in self.decoders}
-        results = [{"text": text, **{task: decoded[task][row] for task in decoded}} for row, text in enumerate(texts)]
+        embeddings = None
         if output_embedding:
             embeddings = out["sentence_embedding"] if in_model else self._embeddings(encoded)
-            for result, embedding in zip(results, embeddings):
-                result["sentence_embedding"] = embedding
-        return results, truncated
+        return predict_results(texts, decoded, embeddings), truncated
 
     def _embeddings(self, encoded: dict[str, np.ndarray]) -> np.ndarray:
         """``(batch, dimension)`` float32 sentence embeddings of the source encoder (what ``encode`` returns)."""
