@@ -87,3 +87,25 @@ def test_unwritable_output_refused_before_training(tmp_path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(ConfigError, match="a-file"):
         check_output_dir(blocker / "run")
+
+
+def test_output_check_from_concurrent_processes_never_fails(tmp_path) -> None:
+    # Every rank of a launch checks the same run folder at the same moment; one probe name shared by all made the
+    # rank that unlinked second fail with "No such file or directory".
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from stmtl.training.run import check_output_dir
+        start = float(sys.argv[1])
+        while time.time() < start:
+            pass
+        for _ in range(2000):
+            check_output_dir({str(tmp_path / "run")!r})
+        """
+    )
+    start = str(time.time() + 5.0)
+    workers = [subprocess.Popen([sys.executable, "-c", script, start], env=ENV, stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]  # fmt: skip
+    errors = [worker.communicate(timeout=120)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0, 0], errors
+    assert os.listdir(tmp_path / "run") == []  # no probe left behind

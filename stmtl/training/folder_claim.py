@@ -44,7 +44,7 @@ PENDING_FILE = ".overwrite.json"
 REPLACED_METRICS = ".metrics.replaced.jsonl"
 """The old run's ``metrics.jsonl``, kept aside while an ``--overwrite`` run has no checkpoint yet."""
 WRITE_PROBE = ".write-test"
-"""The file :func:`stmtl.training.run.check_output_dir` writes and removes to test the folder."""
+"""The prefix of the file :func:`stmtl.training.run.check_output_dir` writes and removes to test the folder."""
 TRACKER_NAME = "stmtl"
 """The experiment tracker's run name; TensorBoard logs go in the folder of that name."""
 CHECKPOINTS = "checkpoints"
@@ -52,7 +52,7 @@ CHECKPOINTS = "checkpoints"
 MODEL_MARKER = "modules.json"
 """Written last into a saved model: the folder holds a complete model (:data:`stmtl.atomic.MARKERS`)."""
 
-_OWN = frozenset({LOCK_FILE, PENDING_FILE, REPLACED_METRICS, WRITE_PROBE})
+_OWN = frozenset({LOCK_FILE, PENDING_FILE, REPLACED_METRICS})
 _RUN_LOGS = frozenset({RUN_FILE, CONFIG_FILE, METRICS_FILE, TRACKER_NAME})
 _STAGING = re.compile(r"^\..+\.(tmp|old)-[^.]+$")
 """Names :mod:`stmtl.atomic` and :mod:`stmtl.jsonio` stage writes under (``.name.tmp-XXXX``, ``.name.old-XXXX``)."""
@@ -102,7 +102,9 @@ def unowned_entries(folder: Path) -> list[str]:
     run_logs_ours = "run_id" in read_json(folder / RUN_FILE)
     found = []
     for entry in sorted(os.listdir(folder)):
-        if entry in _OWN or _STAGING.match(entry) or (run_logs_ours and entry in _RUN_LOGS):
+        if entry in _OWN or entry.startswith(WRITE_PROBE) or _STAGING.match(entry):
+            continue
+        if run_logs_ours and entry in _RUN_LOGS:
             continue
         if entry == CHECKPOINTS and (folder / entry).is_dir():
             if all(_STEP.match(name) or _STAGING.match(name) for name in os.listdir(folder / entry)):

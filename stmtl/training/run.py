@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,11 @@ def check_output_dir(path: str | os.PathLike) -> None:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / WRITE_PROBE
-        probe.write_bytes(b"0" * 4096)
-        probe.unlink()
+        # A name of its own: every rank of a launch checks the same folder at the same moment.
+        handle, probe = tempfile.mkstemp(prefix=WRITE_PROBE + "-", dir=path)
+        with os.fdopen(handle, "wb") as file:
+            file.write(b"0" * 4096)
+        os.unlink(probe)
     except OSError as error:
         raise ConfigError(f"{path}: output folder is not writable ({error.strerror})") from None
 
