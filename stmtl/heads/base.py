@@ -133,13 +133,16 @@ class TaskHead(Module):
         self.dropout = dropout
         self.hidden_features = hidden_features
         self.module_input_name = module_input_name or self.default_input_name
-        layers: list[nn.Module] = [nn.Dropout(dropout)]
-        width = in_features
-        if hidden_features:
-            layers += [nn.Linear(in_features, hidden_features), nn.GELU(), nn.Dropout(dropout)]
-            width = hidden_features
+        self.classifier = self.build_classifier(in_features, num_outputs)
+
+    def build_classifier(self, width: int, num_outputs: int) -> nn.Sequential:
+        """``Dropout → [Linear → GELU → Dropout] → Linear`` from ``width`` input features to ``num_outputs``."""
+        layers: list[nn.Module] = [nn.Dropout(self.dropout)]
+        if self.hidden_features:
+            layers += [nn.Linear(width, self.hidden_features), nn.GELU(), nn.Dropout(self.dropout)]
+            width = self.hidden_features
         layers.append(nn.Linear(width, num_outputs))
-        self.classifier = nn.Sequential(*layers)
+        return nn.Sequential(*layers)
 
     @property
     def logits_key(self) -> str:
@@ -151,8 +154,12 @@ class TaskHead(Module):
         """The column of encoded data (and key of a collated batch) holding this task's training targets."""
         return f"labels.{self.task}"
 
+    def classifier_inputs(self, features: dict[str, Any]) -> torch.Tensor:
+        """What the classifier reads: the feature :attr:`module_input_name` (a kind may add context to it)."""
+        return features[self.module_input_name]
+
     def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
-        features[self.logits_key] = self.classifier(features[self.module_input_name])
+        features[self.logits_key] = self.classifier(self.classifier_inputs(features))
         return features
 
     # Data ------------------------------------------------------------------------------------------------------

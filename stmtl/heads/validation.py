@@ -74,6 +74,16 @@ def _check_input_name(value: Any) -> None:
         raise HeadConfigError("module_input_name", f"must be a feature name or null, got {value!r}")
 
 
+def check_flag(key: str) -> Callable[[Any], None]:
+    """The check of a true/false key."""
+
+    def check(value: Any) -> None:
+        if not isinstance(value, bool):
+            raise HeadConfigError(key, f"must be true or false, got {value!r}")
+
+    return check
+
+
 CHECKS: dict[str, Callable[[Any], None]] = {
     "task": _check_task,
     "in_features": lambda value: _check_size("in_features", value),

@@ -104,7 +104,7 @@ def _head_inputs(
             batch = collate(columns, model.tokenizer, heads)
             features = forward(model, batch, model.device)
             for head in heads:
-                inputs = features[head.module_input_name].float().cpu()  # (batch, dim) or (batch, seq, dim)
+                inputs = head.classifier_inputs(features).float().cpu()  # (batch, dim) or (batch, seq, dim)
                 targets = batch[head.target_column]  # (batch,), (batch, labels) or (batch, seq)
                 inputs, targets = head.probe_items(inputs, targets)  # (items, dim), (items, ...)
                 parts[head.task][0].append(inputs)
@@ -132,8 +132,8 @@ def _fit(head: TaskHead, inputs: torch.Tensor, targets: torch.Tensor) -> dict[st
         return {"loss_start": float("nan"), "loss_end": float("nan")}
 
     def loss_of(items: torch.Tensor) -> torch.Tensor:
-        features = head({head.module_input_name: inputs[items]})
-        return head.loss(features, {head.target_column: targets[items]})
+        logits = head.classifier(inputs[items])
+        return head.loss({head.logits_key: logits}, {head.target_column: targets[items]})
 
     everything = torch.arange(len(inputs), device=device)
     was_training = head.training

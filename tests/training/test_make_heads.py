@@ -25,3 +25,21 @@ def test_make_heads_refuses_an_option_the_kind_does_not_have() -> None:
     data = toy_dataset().map(lambda row: {"labels": [row["label"]]})
     with pytest.raises(ConfigError, match=r"task 'topics': option\(s\) \['prior'\] are not settings of a multilabel"):
         make_heads(_config({"prior": [1.0]}), {"topics": data}, 8)
+
+
+def test_intent_aware_slot_head_trains_saves_and_reloads(tiny_backbone, tmp_path) -> None:
+    import stmtl
+    from stmtl.training.run import train
+    from tests.helpers import TOY, toy_config
+
+    data = toy_dataset()
+    tasks = [
+        {"name": "intent", "kind": "sentence", "train": data, "dev": data},
+        {"name": "slots", "kind": "token", "train": data, "dev": data, "options": {"sentence_context": True}},
+    ]
+    model, results = train(toy_config(tmp_path, tiny_backbone, tasks=tasks))
+    assert model.heads["slots"].sentence_context
+    assert results["dev"]["slots"]["f1"] == 1.0
+    texts = [text for text, _, _ in TOY]
+    reloaded = stmtl.load(tmp_path, device="cpu")
+    assert reloaded.heads["slots"].sentence_context and reloaded.predict(texts) == model.predict(texts)

@@ -15,7 +15,7 @@ import numpy as np
 
 from stmtl.decoding.text_batch import TextBatch
 from stmtl.heads.token.bio import check_iob2_labels, constrained_tags, decode_entities, iob2_transitions
-from stmtl.heads.validation import check_labels
+from stmtl.heads.validation import check_flag, check_labels
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -41,8 +41,12 @@ class TokenDecoder:
         labels: IOB2 tags, in logit order.
     """
 
-    config_checks: ClassVar[dict[str, Any]] = {"labels": check_labels}
-    """Checks of the kind's own config keys (see :func:`stmtl.heads.validation.check_head_config`)."""
+    config_checks: ClassVar[dict[str, Any]] = {
+        "labels": check_labels,
+        "sentence_context": check_flag("sentence_context"),
+    }
+    """Checks of the kind's own config keys (see :func:`stmtl.heads.validation.check_head_config`); the decoder
+    reads only the labels."""
     required_keys: ClassVar[tuple[str, ...]] = ("labels",)
 
     labels: tuple[str, ...]

@@ -40,6 +40,10 @@ class TokenClassificationHead(ClassificationHead):
           picks the most probable tag sequence in which every ``I-X`` continues an ``X`` entity, and the words'
           tags become entities with character offsets; words cut by truncation are tagged ``O``.
         * A single linear layer with dropout 0.1 by default, as BERT's token-classification head.
+        * ``sentence_context`` (off by default) makes the head intent-aware: each piece's features are concatenated
+          with the text's ``sentence_embedding`` before the classifier, so a word's tag can depend on what the
+          whole sentence asks for (the same words are a ``playlist`` in one intent and an ``object_name`` in
+          another).
         * Scored on the entities ``predict`` returns (after its repair of a stray ``I-X``), turned back into
           word tags, with seqeval in strict IOB2 mode; the best model is selected on dev entity F1.
 
@@ -50,9 +54,12 @@ class TokenClassificationHead(ClassificationHead):
         dropout: Input dropout.
         hidden_features: Optional hidden layer size.
         module_input_name: Feature to read, ``"token_embeddings"`` by default.
+        sentence_context: Concatenate ``features["sentence_embedding"]`` to every piece's features.
     """
 
     kind = KIND
+    config_keys = [*ClassificationHead.config_keys, "sentence_context"]
+    config_checks = TokenDecoder.config_checks
     data_description = DATA
     default_input_name = "token_embeddings"
     default_task_name = "slots"
@@ -64,7 +71,6 @@ class TokenClassificationHead(ClassificationHead):
     tags of each line."""
     column_reader_class = TokenColumnReader
     decoder_class = TokenDecoder
-    config_checks = TokenDecoder.config_checks
     count_unit = "entities per type"
     metric_keys = ("precision", "recall", "f1")
     selection_key = "f1"
@@ -74,6 +80,27 @@ class TokenClassificationHead(ClassificationHead):
     # on 112 sentences) and leaves the encoder little gradient to learn from: 16 SNIPS sentences per intent reach
     # 52.66 dev slot F1 with the probe, 62.62 without (full fine-tuning; docs/task3_training.md).
     probe_with_trainable_encoder = False
+
+    def __init__(
+        self, task: str, labels: list[str], in_features: int, sentence_context: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(task, labels, in_features, kind_config={"sentence_context": sentence_context}, **kwargs)
+        self.sentence_context = bool(sentence_context)
+        if self.sentence_context:
+            self.classifier = self.build_classifier(2 * in_features, self.num_labels)
+
+    def classifier_inputs(self, features: dict[str, Any]) -> torch.Tensor:
+        """The pieces' features, with the sentence embedding after each when :attr:`sentence_context`."""
+        tokens = features[self.module_input_name]  # (batch, seq, dim)
+        if not self.sentence_context:
+            return tokens
+        sentence = features["sentence_embedding"]  # (batch, dim)
+        if sentence.shape[-1] != tokens.shape[-1]:
+            raise ValueError(
+                f"head {self.task!r}: sentence_context needs a sentence embedding as wide as the token features "
+                f"({tokens.shape[-1]}), got {sentence.shape[-1]}"
+            )
+        return torch.cat([tokens, sentence.unsqueeze(1).expand_as(tokens)], dim=-1)  # (batch, seq, 2 * dim)
 
     @classmethod
     def labels_from_data(cls, dataset: datasets.Dataset | datasets.IterableDataset) -> list[str]:

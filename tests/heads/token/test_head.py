@@ -75,3 +75,32 @@ def test_token_head_cjk_characters_are_words() -> None:
 
 def test_token_head_empty_text_has_no_entities() -> None:
     assert _decode_with_word_tags("", []) == []
+
+
+def test_sentence_context_makes_tags_depend_on_the_sentence_embedding(tmp_path) -> None:
+    torch.manual_seed(0)
+    head = TokenClassificationHead("slots", TAGS, in_features=8, sentence_context=True).eval()
+    tokens = torch.randn(2, 5, 8)
+    one = head({"token_embeddings": tokens, "sentence_embedding": torch.randn(2, 8)})["slots_logits"]
+    two = head({"token_embeddings": tokens, "sentence_embedding": torch.randn(2, 8)})["slots_logits"]
+    assert one.shape == (2, 5, 3) and not torch.allclose(one, two)
+    head.save(str(tmp_path))
+    loaded = TokenClassificationHead.load(str(tmp_path)).eval()
+    assert loaded.sentence_context and loaded.get_config_dict()["sentence_context"] is True
+    features = {"token_embeddings": tokens, "sentence_embedding": torch.ones(2, 8)}
+    assert torch.equal(loaded(dict(features))["slots_logits"], head(dict(features))["slots_logits"])
+
+
+def test_sentence_context_off_reads_the_tokens_only() -> None:
+    head = TokenClassificationHead("slots", TAGS, in_features=8).eval()
+    assert head.classifier[-1].in_features == 8 and head.get_config_dict()["sentence_context"] is False
+    tokens = torch.randn(1, 3, 8)
+    assert torch.equal(head({"token_embeddings": tokens})["slots_logits"], head.classifier(tokens))
+
+
+def test_sentence_context_checked() -> None:
+    with pytest.raises(ValueError, match="sentence_context.*true or false"):
+        TokenClassificationHead("slots", TAGS, in_features=8, sentence_context="yes")
+    head = TokenClassificationHead("slots", TAGS, in_features=8, sentence_context=True)
+    with pytest.raises(ValueError, match="as wide as the token features \\(8\\), got 4"):
+        head({"token_embeddings": torch.randn(1, 3, 8), "sentence_embedding": torch.randn(1, 4)})
