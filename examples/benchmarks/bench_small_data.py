@@ -306,6 +306,12 @@ def table(records: list[dict[str, Any]], sets: list[str], methods: list[str]) ->
                 mean["rare_recall"] = group[0]["rare_recall"]
             if "macro_f1" in group[0]:
                 mean["macro_f1"] = _mean(group, "macro_f1")
+            if "by_prior_weight" in group[0]:
+                mean["prior_weights"] = ", ".join(f"{r['prior_weight']:g}" for r in group)
+                for tau in ("0", "1"):
+                    scores = [r["by_prior_weight"][f"tau={tau}"] for r in group]
+                    mean[f"accuracy_tau{tau}"] = round(statistics.mean(s["accuracy"] for s in scores), 2)
+                    mean[f"macro_f1_tau{tau}"] = round(statistics.mean(s["macro_f1"] for s in scores), 2)
             means.append(mean)
             spread = f" ({min(intents):.1f}–{max(intents):.1f})" if len(group) > 1 else ""
             rare = ", ".join(f"{k} {v:.1f}" for k, v in mean.get("rare_recall", {}).items()) or "–"
@@ -336,6 +342,15 @@ def write_results(name: str, means: list[dict[str, Any]], records: list[dict[str
         {"key": "trainable", "label": "trainable parameters", "format": ","},
         {"key": "train_s", "label": "train s", "format": ".0f"},
     ]  # fmt: skip
+    if any("macro_f1" in mean for mean in means):  # the long-tail set: macro-F1, and the decision at τ = 0, 1
+        columns[4:4] = [{"key": "macro_f1", "label": "test macro-F1", "format": ".2f"}]
+        columns += [
+            {"key": "prior_weights", "label": "τ chosen on dev (per seed)"},
+            {"key": "accuracy_tau0", "label": "acc τ=0", "format": ".2f"},
+            {"key": "macro_f1_tau0", "label": "macro-F1 τ=0", "format": ".2f"},
+            {"key": "accuracy_tau1", "label": "acc τ=1", "format": ".2f"},
+            {"key": "macro_f1_tau1", "label": "macro-F1 τ=1", "format": ".2f"},
+        ]
     seeds = sorted({record["seed"] for record in records})
     tables.write_result(name, command, columns, means, seeds=", ".join(map(str, seeds)), records=records)
 

@@ -192,7 +192,13 @@ class SentenceClassificationHead(ClassificationHead):
         self, model: Any, dataset: datasets.Dataset, prior_weight: float | None = None, objective: str = "accuracy",
         **settings: Any,
     ) -> dict[str, Any] | None:  # fmt: skip
-        """Set :attr:`prior_weight` (τ): the grid value with the best dev ``objective``, ties toward the smaller τ.
+        """Set :attr:`prior_weight` (τ): the grid value with the best dev ``objective``; among equally good values
+        the one whose decision scores give the dev labels the lowest log loss (class-balanced for ``"balanced"``),
+        then the smaller τ.
+
+        Accuracy on a small or easy dev set is often the same for every τ (all of a 272-row long-tail dev set right
+        at τ = 0 and at τ = 1); the log loss, a proper scoring rule, still tells how well ``softmax(logits + τ · log
+        prior)`` fits the dev labels, where a rule "smallest τ on ties" would decide alone.
 
         Args:
             model: The model this head belongs to (dev logits come from its ``encode``).
@@ -202,8 +208,8 @@ class SentenceClassificationHead(ClassificationHead):
             **settings: Other heads' calibration settings, ignored.
 
         Returns:
-            ``{"prior_weight", "objective", "dev_accuracy", "dev_balanced_accuracy"}``; ``None`` without a prior
-            (streamed training data) or dev rows.
+            ``{"prior_weight", "objective", "dev_accuracy", "dev_balanced_accuracy", "dev_log_loss"}``; ``None``
+            without a prior (streamed training data) or dev rows.
         """
         if objective not in ("accuracy", "balanced"):
             raise ValueError(f"objective must be 'accuracy' or 'balanced', got {objective!r}")
@@ -214,22 +220,32 @@ class SentenceClassificationHead(ClassificationHead):
         gold = np.array([self.label_ids.get(label, -1) for label in dataset["label"]])
         decoder = self.decoder
 
-        def scores(weight: float) -> tuple[float, float]:
-            predicted = decoder.decision_logits(logits, weight).argmax(axis=-1)
-            recalls = [float((predicted[gold == i] == i).mean()) for i in np.unique(gold[gold >= 0])]
-            return float((predicted == gold).mean()), float(np.mean(recalls)) if recalls else 0.0
+        known = np.unique(gold[gold >= 0])
+
+        def scores(weight: float) -> tuple[float, float, float, float]:
+            """Accuracy, balanced accuracy, log loss and class-balanced log loss at τ = ``weight``."""
+            decision = decoder.decision_logits(logits, weight)  # (n, num_labels)
+            predicted = decision.argmax(axis=-1)
+            shifted = decision - decision.max(axis=-1, keepdims=True)
+            log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+            losses = -log_probs[np.arange(len(gold)), np.maximum(gold, 0)]  # (n,), a row of an unknown label: wrong
+            recalls = [float((predicted[gold == i] == i).mean()) for i in known]
+            balanced_loss = [float(losses[gold == i].mean()) for i in known]
+            return (float((predicted == gold).mean()), float(np.mean(recalls)) if recalls else 0.0,
+                    float(losses[gold >= 0].mean()) if known.size else 0.0,
+                    float(np.mean(balanced_loss)) if balanced_loss else 0.0)  # fmt: skip
 
         grid = {weight: scores(weight) for weight in self.PRIOR_WEIGHT_GRID}
         if prior_weight is None:
-            key = 0 if objective == "accuracy" else 1
-            prior_weight = max(self.PRIOR_WEIGHT_GRID, key=lambda weight: (grid[weight][key], -weight))
+            score, loss = (0, 2) if objective == "accuracy" else (1, 3)
+            prior_weight = max(self.PRIOR_WEIGHT_GRID, key=lambda w: (grid[w][score], -grid[w][loss], -w))
         else:
             check_prior_weight(prior_weight)
             grid.setdefault(prior_weight, scores(prior_weight))
         self.prior_weight = float(prior_weight)
-        accuracy, balanced = grid[prior_weight]
+        accuracy, balanced, log_loss, _ = grid[prior_weight]
         return {"prior_weight": self.prior_weight, "objective": objective, "dev_accuracy": accuracy,
-                "dev_balanced_accuracy": balanced}  # fmt: skip
+                "dev_balanced_accuracy": balanced, "dev_log_loss": log_loss}  # fmt: skip
 
     def describe_decision(self, chosen: dict[str, Any]) -> str:
         """The label with the largest logit, plus τ times the log prior when the head has one."""

@@ -136,16 +136,25 @@ def test_sentence_head_prior_weight_moves_decisions_toward_frequent_labels() -> 
     assert head.decode({"intent_logits": logits}, batch=None)[0]["label"] == "common"
 
 
-def test_sentence_head_calibrate_picks_the_best_dev_prior_weight_smallest_on_ties() -> None:
+def _log_loss(head: SentenceClassificationHead, logits: torch.Tensor, gold: list[int], weight: float) -> float:
+    decision = logits.double() + weight * torch.tensor(head.prior, dtype=torch.float64).log()
+    return float(torch.nn.functional.cross_entropy(decision, torch.tensor(gold)))
+
+
+def test_sentence_head_calibrate_picks_the_best_dev_prior_weight_then_the_lowest_log_loss() -> None:
     from datasets import Dataset
 
     head = _long_tail_head()
     # Two dev rows: a "common" row whose logits lean 1.0 toward "rare", a "rare" row leaning 3.0 toward "rare".
-    # τ * 2.197 must exceed 1.0 to fix the first and stay under 3.0 to keep the second: τ in (0.455, 1.0] is best.
+    # τ * 2.197 must exceed 1.0 to fix the first and stay under 3.0 to keep the second: accuracy is 1.0 for every
+    # τ in (0.455, 1.0], and the log loss of the two rows decides among them (the smallest τ, 0.5, did before).
     logits = torch.tensor([[0.0, 1.0], [0.0, 3.0]])
     dev = Dataset.from_dict({"text": ["a", "b"], "label": ["common", "rare"]})
     report = head.calibrate(_FixedLogits(logits), dev)
-    assert report["prior_weight"] == head.prior_weight == 0.5
+    tied = [weight for weight in head.PRIOR_WEIGHT_GRID if weight > 0.455]
+    best = min(tied, key=lambda weight: _log_loss(head, logits, [0, 1], weight))
+    assert report["prior_weight"] == head.prior_weight == best == 0.9
+    assert report["dev_log_loss"] == pytest.approx(_log_loss(head, logits, [0, 1], best))
     assert report["dev_accuracy"] == 1.0 and report["objective"] == "accuracy"
     fixed = head.calibrate(_FixedLogits(logits), dev, prior_weight=0.0)
     assert fixed["prior_weight"] == 0.0 and fixed["dev_accuracy"] == 0.5
@@ -157,10 +166,16 @@ def test_sentence_head_calibrate_balanced_objective_keeps_rare_recall() -> None:
     head = _long_tail_head()
     # Common rows: two lean to "rare" by 0.5 (fixed by any τ >= 0.25); rare row leans to "rare" by 1.0 (lost at
     # τ > 0.455). Accuracy peaks for τ in [0.25, 0.45]; balanced accuracy is 1.0 there too, and at τ = 1 it drops.
+    # Among the tied τ, the class-balanced log loss (the mean of each label's mean) decides.
     logits = torch.tensor([[0.0, 0.5], [0.0, 0.5], [0.0, 1.0]])
     dev = Dataset.from_dict({"text": ["a", "b", "c"], "label": ["common", "common", "rare"]})
     report = head.calibrate(_FixedLogits(logits), dev, objective="balanced")
-    assert report["prior_weight"] == 0.25 and report["dev_balanced_accuracy"] == 1.0
+
+    def balanced_loss(weight: float) -> float:
+        return (_log_loss(head, logits[:2], [0, 0], weight) + _log_loss(head, logits[2:], [1], weight)) / 2
+
+    assert report["prior_weight"] == min([0.25, 0.3, 0.35, 0.4, 0.45], key=balanced_loss) == 0.35
+    assert report["dev_balanced_accuracy"] == 1.0
 
 
 def test_sentence_head_prior_and_weight_are_saved_and_restored(tmp_path) -> None:
