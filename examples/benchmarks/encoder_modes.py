@@ -70,6 +70,8 @@ def read_run(folder: Path) -> dict[str, Any]:
         mode = f"adapter (rank {config['adapter_rank']}, lr {config['lr_adapter']:g}{targets})"
     else:
         mode = "full + preservation" if config["preserve_embeddings"] else "full"
+    if any((task.get("options") or {}).get("sentence_context") for task in config["tasks"]):
+        mode += ", intent-aware slot head"
     drift = results.get("embedding_drift") or {}
     dev, test = results["dev"], results["test"]
     return {
@@ -94,7 +96,12 @@ def table(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for run in runs:
         groups.setdefault((run["rows"], run["mode"]), []).append(run)
     rows = []
-    for (size, mode), members in sorted(groups.items(), key=lambda g: (g[0][0], order.index(g[0][1].split(" (")[0]))):
+
+    def position(group: tuple[int, str]) -> tuple[int, int, str]:
+        size, mode = group
+        return size, order.index(mode.split(" (")[0].split(", ")[0]), mode
+
+    for (size, mode), members in sorted(groups.items(), key=lambda g: position(g[0])):
         # A sample of SNIPS differs per seed (its data path); all of SNIPS differs only in the training seed.
         samples = sorted({run["data"] for run in members})
         seeds = len(members) if len(samples) == len(members) else len({run["seed"] for run in members})
