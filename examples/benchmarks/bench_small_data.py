@@ -343,7 +343,7 @@ def write_results(name: str, means: list[dict[str, Any]], records: list[dict[str
         {"key": "train_s", "label": "train s", "format": ".0f"},
     ]  # fmt: skip
     if any("macro_f1" in mean for mean in means):  # the long-tail set: macro-F1, and the decision at τ = 0, 1
-        columns[4:4] = [{"key": "macro_f1", "label": "test macro-F1", "format": ".2f"}]
+        columns[5:5] = [{"key": "macro_f1", "label": "test macro-F1", "format": ".2f"}]
         columns += [
             {"key": "prior_weights", "label": "τ chosen on dev (per seed)"},
             {"key": "accuracy_tau0", "label": "acc τ=0", "format": ".2f"},
@@ -351,6 +351,8 @@ def write_results(name: str, means: list[dict[str, Any]], records: list[dict[str
             {"key": "accuracy_tau1", "label": "acc τ=1", "format": ".2f"},
             {"key": "macro_f1_tau1", "label": "macro-F1 τ=1", "format": ".2f"},
         ]
+    if all(mean.get("sts") is None for mean in means):  # no --sts: no column of dashes
+        columns = [column for column in columns if column["key"] != "sts"]
     seeds = sorted({record["seed"] for record in records})
     tables.write_result(name, command, columns, means, seeds=", ".join(map(str, seeds)), records=records)
 
