@@ -27,6 +27,7 @@ from stmtl.data.check_report import RARE_BELOW, DataReport, SourceReport, TaskRe
 from stmtl.data.errors import DataError
 from stmtl.data.layout import TEXT
 from stmtl.data.sources import read_task_data
+from stmtl.heads.columns import column_values
 from stmtl.heads.registry import head_class, head_types
 
 logger = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ def _describe_source(entry: SourceReport, dataset: Any, source: Any, split: str,
     read = {column for cls, task in heads for column in cls.task_features(task)}
     columns = sorted(column for column in read if column in dataset.column_names)
     texts = _texts(dataset)
-    values = list(zip(*(dataset[column] for column in columns))) if columns else [()] * len(texts)
+    values = list(zip(*(column_values(dataset, column) for column in columns))) if columns else [()] * len(texts)
     keys = [json.dumps([text, *row]) for text, row in zip(texts, values)]
     entry.duplicate_rows = len(keys) - len(set(keys))
     # The same text (ignoring case and spacing) with other labels; words may differ in case, labels may not.
@@ -284,9 +285,9 @@ def _split_findings(
 def _texts(dataset: Any) -> list[str]:
     # The text of every row; an in-memory dataset of words only (a token task's) gets them joined, as training does.
     if TEXT in dataset.column_names:
-        return list(dataset[TEXT])
+        return column_values(dataset, TEXT)
     words = next(cls.words_column for cls in head_types().values() if cls.words_column in dataset.column_names)
-    return [" ".join(row) for row in dataset[words]]
+    return [" ".join(row) for row in column_values(dataset, words)]
 
 
 def _normal(text: str) -> str:

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from stmtl.heads.classification import ClassificationHead
+from stmtl.heads.columns import column_values
 from stmtl.heads.multilabel import DATA, KIND
 from stmtl.heads.multilabel.columns import MultiLabelColumnReader
 from stmtl.heads.multilabel.decoding import MultiLabelDecoder
@@ -68,7 +69,7 @@ class MultiLabelClassificationHead(ClassificationHead):
     @classmethod
     def label_counts(cls, dataset: datasets.Dataset, task: str) -> dict[str, int]:
         """Examples per label (each counted once per row), most frequent first."""
-        counts = Counter(label for labels in dataset["labels"] for label in set(labels))
+        counts = Counter(label for labels in column_values(dataset, "labels") for label in set(labels))
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     def encode_targets(self, batch: pa.Table, alignment: BatchAlignment) -> pa.Array:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from stmtl.heads.base import TaskHead
-from stmtl.heads.columns import ColumnReader
+from stmtl.heads.columns import ColumnReader, column_values
 from stmtl.heads.regression import DATA, KIND
 from stmtl.heads.regression.decoding import RegressionDecoder
 from stmtl.heads.validation import HeadConfigError, check_head_config
@@ -143,7 +143,7 @@ class SentenceRegressionHead(TaskHead):
     @classmethod
     def training_errors(cls, dataset: datasets.Dataset, task: str) -> list[str]:
         """A single target value: nothing to learn."""
-        values = set(dataset[task])
+        values = set(column_values(dataset, task))
         if len(values) < 2:
             return [f"its training data has {len(values)} distinct target value(s); its head learns nothing from it"]
         return []

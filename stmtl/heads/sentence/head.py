@@ -13,6 +13,7 @@ from torch import nn
 
 from stmtl.alignment import IGNORE_INDEX
 from stmtl.heads.classification import ClassificationHead
+from stmtl.heads.columns import column_values
 from stmtl.heads.sentence import DATA, KIND
 from stmtl.heads.sentence.decoding import SentenceDecoder, check_prior_weight
 
@@ -100,7 +101,7 @@ class SentenceClassificationHead(ClassificationHead):
     @classmethod
     def label_counts(cls, dataset: datasets.Dataset, task: str) -> dict[str, int]:
         """Examples per label, most frequent first."""
-        counts = Counter(dataset["label"])
+        counts = Counter(column_values(dataset, "label"))
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     def prepare_training(

@@ -12,6 +12,7 @@ import torch
 
 from stmtl.alignment import IGNORE_INDEX
 from stmtl.heads.classification import ClassificationHead
+from stmtl.heads.columns import column_values
 from stmtl.heads.token import DATA, KIND
 from stmtl.heads.token.bio import entities_to_tags
 from stmtl.heads.token.columns import TokenColumnReader
@@ -111,7 +112,7 @@ class TokenClassificationHead(ClassificationHead):
     @classmethod
     def label_counts(cls, dataset: datasets.Dataset, task: str) -> dict[str, int]:
         """Entities per type (``B-`` tags), most frequent first."""
-        counts = Counter(tag[2:] for tags in dataset["tags"] for tag in tags if tag.startswith("B-"))
+        counts = Counter(tag[2:] for tags in column_values(dataset, "tags") for tag in tags if tag.startswith("B-"))
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     def encode_targets(self, batch: pa.Table, alignment: BatchAlignment) -> pa.Array:
