@@ -44,7 +44,8 @@ class TokenClassificationHead(ClassificationHead):
         * ``sentence_context`` (off by default) makes the head intent-aware: each piece's features are concatenated
           with the text's ``sentence_embedding`` before the classifier, so a word's tag can depend on what the
           whole sentence asks for (the same words are a ``playlist`` in one intent and an ``object_name`` in
-          another).
+          another). Measured on SNIPS with the task adapter it lowered dev slot F1 (94.33 against 94.81, 3 seeds;
+          docs/results.md), hence off.
         * Scored on the entities ``predict`` returns (after its repair of a stray ``I-X``), turned back into
           word tags, with seqeval in strict IOB2 mode; the best model is selected on dev entity F1.
 
