@@ -126,6 +126,7 @@ def check_tasks(
                 continue
             heads = [(head_class(task["kind"]), task["name"]) for task in tasks if task["name"] in names]
             _describe_source(entry, data[(split, id(source))], source, split, heads)
+    train_texts: dict[int, set[str]] = {}  # normalised training texts per source, read once
     for task in tasks:
         cls = head_class(task["kind"])
         entry = TaskReport(task["name"], task["kind"], {split: _optional_name(task.get(split)) for split in SPLITS})
@@ -147,7 +148,10 @@ def check_tasks(
             for split in ("dev", "test"):
                 if readable.get(split) is not None:
                     same = _same_data(task[split], task["train"])
-                    _split_findings(report, entry, split, train_data, readable[split], same)
+                    if not same and id(train_data) not in train_texts:  # tasks sharing a source share its texts
+                        train_texts[id(train_data)] = {_normal(text) for text in _texts(train_data)}
+                    texts = train_texts.get(id(train_data), set())
+                    _split_findings(report, entry, split, texts, readable[split], same)
     _source_findings(report)
     if lengths and any(entry.rows for entry in report.sources):
         _measure_lengths(report, data, tasks, backbone, max_seq_length)
@@ -251,9 +255,9 @@ def _label_findings(report: DataReport, entry: TaskReport, cls: type, train: Any
 
 
 def _split_findings(
-    report: DataReport, entry: TaskReport, split: str, train: Any, other: Any, same: bool = False
+    report: DataReport, entry: TaskReport, split: str, train_texts: set[str], other: Any, same: bool = False
 ) -> None:
-    # Labels of dev/test that training lacks, and dev/test texts that occur in training.
+    # Labels of dev/test that training lacks, and dev/test texts that occur in training (train_texts: normalised).
     known = set(entry.label_counts.get("train", {}))
     unseen = {label: n for label, n in entry.label_counts.get(split, {}).items() if label not in known}
     if unseen:
@@ -269,7 +273,6 @@ def _split_findings(
         if warning not in report.warnings:
             report.warnings.append(warning)
         return
-    train_texts = {_normal(text) for text in _texts(train)}
     both = [text for text in _texts(other) if _normal(text) in train_texts]
     if both:
         entry.overlap[split] = len(both)
