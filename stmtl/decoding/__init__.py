@@ -19,7 +19,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from stmtl.decoding.text_batch import TextBatch, build_text_batch
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-softmax over the last axis, in float64."""
+    shifted = np.asarray(logits, dtype=np.float64)
+    shifted = shifted - shifted.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def decoder_class(kind: str) -> Any:
@@ -60,4 +69,4 @@ def decoder_for(kind: str, config: Mapping[str, Any]) -> Any:
     return decoder_class(kind).from_config(config)
 
 
-__all__ = ["TextBatch", "build_text_batch", "check_config", "decoder_class", "decoder_for"]
+__all__ = ["TextBatch", "build_text_batch", "check_config", "decoder_class", "decoder_for", "log_softmax"]

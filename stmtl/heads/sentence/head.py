@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from stmtl.alignment import IGNORE_INDEX
+from stmtl.decoding import log_softmax
 from stmtl.heads.classification import ClassificationHead
 from stmtl.heads.columns import column_values
 from stmtl.heads.sentence import DATA, KIND
@@ -227,9 +228,8 @@ class SentenceClassificationHead(ClassificationHead):
             """Accuracy, balanced accuracy, log loss and class-balanced log loss at τ = ``weight``."""
             decision = decoder.decision_logits(logits, weight)  # (n, num_labels)
             predicted = decision.argmax(axis=-1)
-            shifted = decision - decision.max(axis=-1, keepdims=True)
-            log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-            losses = -log_probs[np.arange(len(gold)), np.maximum(gold, 0)]  # (n,), a row of an unknown label: wrong
+            # (n,); a row of a label the head lacks gets a placeholder, left out of both losses below
+            losses = -log_softmax(decision)[np.arange(len(gold)), np.maximum(gold, 0)]
             recalls = [float((predicted[gold == i] == i).mean()) for i in known]
             balanced_loss = [float(losses[gold == i].mean()) for i in known]
             return (float((predicted == gold).mean()), float(np.mean(recalls)) if recalls else 0.0,

@@ -13,16 +13,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from stmtl.decoding import log_softmax
 from stmtl.decoding.text_batch import TextBatch
 from stmtl.heads.token.bio import check_iob2_labels, constrained_tags, decode_entities, iob2_transitions
 from stmtl.heads.validation import check_flag, check_labels
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Log-softmax over the last axis, in float64."""
-    shifted = np.asarray(logits, dtype=np.float64)
-    shifted = shifted - shifted.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 @functools.lru_cache(maxsize=64)
