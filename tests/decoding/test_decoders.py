@@ -77,11 +77,11 @@ def test_token_decoder_repairs_a_stray_inside_tag_and_keeps_offsets() -> None:
 
 
 def test_token_transitions_cached_and_read_only() -> None:
-    allowed, start = transitions(("O", "B-x", "I-x"))
-    assert transitions(("O", "B-x", "I-x"))[0] is allowed
+    rules, opening = transitions(("O", "B-x", "I-x"))
+    assert transitions(("O", "B-x", "I-x"))[0] is rules
     with pytest.raises(ValueError):
-        allowed[0, 0] = False
-    assert start.tolist() == [True, True, False]
+        rules[0, 0] = 1.0
+    assert opening.tolist() == [0.0, 0.0, -np.inf] and rules[0].tolist() == [0.0, 0.0, -np.inf]
 
 
 def test_decoding_imports_without_torch() -> None:

@@ -43,3 +43,22 @@ def test_intent_aware_slot_head_trains_saves_and_reloads(tiny_backbone, tmp_path
     texts = [text for text, _, _ in TOY]
     reloaded = stmtl.load(tmp_path, device="cpu")
     assert reloaded.heads["slots"].sentence_context and reloaded.predict(texts) == model.predict(texts)
+
+
+def test_crf_slot_head_trains_saves_and_reloads(tiny_backbone, tmp_path) -> None:
+    import stmtl
+    from stmtl.training.run import train
+    from tests.helpers import TOY, toy_config
+
+    data = toy_dataset()
+    tasks = [
+        {"name": "intent", "kind": "sentence", "train": data, "dev": data},
+        {"name": "slots", "kind": "token", "train": data, "dev": data, "options": {"crf": True}},
+    ]
+    model, results = train(toy_config(tmp_path, tiny_backbone, tasks=tasks))
+    learned = model.heads["slots"].crf
+    assert results["dev"]["slots"]["f1"] == 1.0
+    assert any(score != 0.0 for row in learned["transitions"] for score in row)  # the transitions were trained
+    texts = [text for text, _, _ in TOY]
+    reloaded = stmtl.load(tmp_path, device="cpu")
+    assert reloaded.heads["slots"].crf == learned and reloaded.predict(texts) == model.predict(texts)

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from stmtl.heads.token.chain import best_path
+
 
 def entity_type(tag: str) -> str | None:
     """The entity type of an IOB2 tag (``"B-city"`` → ``"city"``), ``None`` for ``"O"``.
@@ -80,19 +82,8 @@ def constrained_tags(log_probs: np.ndarray, allowed: np.ndarray, start: np.ndarr
     Returns:
         One tag index per word; an empty list for no words.
     """
-    if len(log_probs) == 0:
-        return []
-    penalty = np.where(allowed, 0.0, -np.inf)  # (labels, labels)
-    best = np.where(start, log_probs[0], -np.inf)  # (labels,)
-    back = []
-    for word in log_probs[1:]:
-        candidates = best[:, None] + penalty  # (previous, current)
-        back.append(candidates.argmax(axis=0))
-        best = candidates.max(axis=0) + word
-    path = [int(best.argmax())]
-    for pointers in reversed(back):
-        path.append(int(pointers[path[-1]]))
-    return path[::-1]
+    rules, opening = np.where(allowed, 0.0, -np.inf), np.where(start, 0.0, -np.inf)
+    return best_path(log_probs, rules, opening, np.zeros(len(start)))
 
 
 def decode_entities(

@@ -16,6 +16,7 @@ from stmtl.heads.columns import column_values
 from stmtl.heads.token import DATA, KIND
 from stmtl.heads.token.bio import entities_to_tags
 from stmtl.heads.token.columns import TokenColumnReader
+from stmtl.heads.token.crf import LinearChainCRF
 from stmtl.heads.token.decoding import TokenDecoder
 
 if TYPE_CHECKING:
@@ -41,6 +42,11 @@ class TokenClassificationHead(ClassificationHead):
           picks the most probable tag sequence in which every ``I-X`` continues an ``X`` entity, and the words'
           tags become entities with character offsets; words cut by truncation are tagged ``O``.
         * A single linear layer with dropout 0.1 by default, as BERT's token-classification head.
+        * ``crf`` (off by default) adds a linear-chain CRF (:mod:`stmtl.heads.token.crf`): learned scores for each
+          pair of neighbouring tags and for a text's first and last tag, trained on the words' negative
+          log-likelihood (the forward algorithm; per word, so its scale matches cross-entropy's, and without label
+          smoothing) and decoded by the same Viterbi pass with those scores added. The learned scores are saved in
+          the config as well as the weights, so the torch-free decoder (and the ONNX runner) reads them.
         * ``sentence_context`` (off by default) makes the head intent-aware: each piece's features are concatenated
           with the text's ``sentence_embedding`` before the classifier, so a word's tag can depend on what the
           whole sentence asks for (the same words are a ``playlist`` in one intent and an ``object_name`` in
@@ -57,10 +63,11 @@ class TokenClassificationHead(ClassificationHead):
         hidden_features: Optional hidden layer size.
         module_input_name: Feature to read, ``"token_embeddings"`` by default.
         sentence_context: Concatenate ``features["sentence_embedding"]`` to every piece's features.
+        crf: ``True`` for a new linear-chain CRF, the saved scores of a trained one, or ``False`` for none.
     """
 
     kind = KIND
-    config_keys = [*ClassificationHead.config_keys, "sentence_context"]
+    config_keys = [*ClassificationHead.config_keys, "sentence_context", "crf"]
     config_checks = TokenDecoder.config_checks
     data_description = DATA
     default_input_name = "token_embeddings"
@@ -84,12 +91,25 @@ class TokenClassificationHead(ClassificationHead):
     probe_with_trainable_encoder = False
 
     def __init__(
-        self, task: str, labels: list[str], in_features: int, sentence_context: bool = False, **kwargs: Any
+        self,
+        task: str,
+        labels: list[str],
+        in_features: int,
+        sentence_context: bool = False,
+        crf: bool | dict[str, Any] = False,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(task, labels, in_features, kind_config={"sentence_context": sentence_context}, **kwargs)
+        kind_config = {"sentence_context": sentence_context, "crf": crf}
+        super().__init__(task, labels, in_features, kind_config=kind_config, **kwargs)
         self.sentence_context = bool(sentence_context)
         if self.sentence_context:
             self.classifier = self.build_classifier(2 * in_features, self.num_labels)
+        self.chain = LinearChainCRF(self.labels, crf if isinstance(crf, dict) else None) if crf is not False else None
+
+    @property
+    def crf(self) -> bool | dict[str, Any]:
+        """The CRF's current scores (``{"transitions", "start", "end"}``), or ``False`` without one."""
+        return False if self.chain is None else self.chain.scores()
 
     def classifier_inputs(self, features: dict[str, Any]) -> torch.Tensor:
         """The pieces' features, with the sentence embedding after each when :attr:`sentence_context`."""
@@ -123,6 +143,32 @@ class TokenClassificationHead(ClassificationHead):
         labels = alignment.piece_labels(word_label_ids)  # (pieces,)
         return pa.ListArray.from_arrays(pa.array(alignment.piece_offsets, pa.int32()), pa.array(labels, pa.int64()))
 
+    def loss(
+        self, features: dict[str, Any], batch: dict[str, torch.Tensor], label_smoothing: float = 0.0
+    ) -> torch.Tensor:
+        """Cross-entropy per word; with a CRF, its negative log-likelihood per word.
+
+        Items without a sequence (the LP-FT probe's ``(items, labels)`` logits) get cross-entropy either way: the
+        probe fits the emission layer, the CRF's scores start at zero.
+        """
+        logits = features[self.logits_key]
+        if self.chain is None or logits.dim() != 3:
+            return super().loss(features, batch, label_smoothing)
+        targets = batch[self.target_column].to(logits.device)  # (batch, seq): tag id on a word's first piece
+        known = targets != IGNORE_INDEX
+        # Each text's words moved to the front of its row, in order: (batch, seq) indices of the word pieces first.
+        order = torch.sort((~known).to(torch.int8), dim=1, stable=True).indices
+        words = known.sum(dim=1)  # (batch,)
+        texts = words > 0
+        width = int(words.max()) if bool(texts.any()) else 0
+        if width == 0:
+            return logits.sum() * 0.0
+        order = order[texts, :width]  # (texts, words)
+        emissions = logits[texts].gather(1, order.unsqueeze(-1).expand(-1, -1, self.num_labels))  # (texts, words, L)
+        tags = targets[texts].gather(1, order)  # (texts, words)
+        mask = torch.arange(width, device=logits.device) < words[texts].unsqueeze(1)  # (texts, words)
+        return self.chain.nll(emissions, tags, mask) / words.sum()
+
     def collate_targets(self, targets: list[list[int]], seq_len: int) -> torch.Tensor:
         padded = [row + [IGNORE_INDEX] * (seq_len - len(row)) for row in targets]
         return torch.tensor(padded, dtype=torch.long)  # (batch, seq)
@@ -145,5 +191,6 @@ class TokenClassificationHead(ClassificationHead):
         return {"entity_errors": entity_errors(references, predictions)}
 
     def describe_decision(self, chosen: dict[str, Any]) -> str:
-        """The most probable well-formed IOB2 tag sequence."""
-        return "the most probable well-formed IOB2 tag sequence per text, read as entities"
+        """The most probable well-formed IOB2 tag sequence (under the CRF when the head has one)."""
+        model = " under the head's linear-chain CRF" if self.chain is not None else ""
+        return f"the most probable well-formed IOB2 tag sequence per text{model}, read as entities"
