@@ -70,8 +70,11 @@ def read_run(folder: Path) -> dict[str, Any]:
         mode = f"adapter (rank {config['adapter_rank']}, lr {config['lr_adapter']:g}{targets})"
     else:
         mode = "full + preservation" if config["preserve_embeddings"] else "full"
-    if any((task.get("options") or {}).get("sentence_context") for task in config["tasks"]):
+    options = [task.get("options") or {} for task in config["tasks"]]
+    if any(option.get("sentence_context") for option in options):
         mode += ", intent-aware slot head"
+    if any(option.get("crf") for option in options):
+        mode += ", CRF slot head"
     drift = results.get("embedding_drift") or {}
     dev, test = results["dev"], results["test"]
     return {

@@ -267,6 +267,11 @@ class TaskHead(Module):
         """The mean loss of this head's logits against the targets of ``batch``."""
         raise NotImplementedError
 
+    def structure_parameters(self) -> list[nn.Parameter]:
+        """Parameters that score how outputs follow one another (a CRF's transitions) rather than read features:
+        the optimizer trains them faster (:func:`stmtl.training.optim.param_groups`). None by default."""
+        return []
+
     def probe_items(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The items the LP-FT probe fits this head on, from the feature it reads and a batch's targets: every
         row by default, ``(items, dim)`` and ``(items, ...)``."""

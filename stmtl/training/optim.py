@@ -13,6 +13,11 @@ from transformers import get_scheduler
 from stmtl.heads import TaskHead
 from stmtl.training.freezing import embedding_module, encoder_layers
 
+STRUCTURE_LR_SCALE = 10.0
+"""How much faster than the heads' weights a head's structure parameters train (a CRF's transition scores): they
+start at zero, and at the heads' rate a SNIPS-sized run moves them by at most ~0.2, too little to outweigh
+emission logits of several units; 10x is the usual practice of BERT-CRF taggers (transitions at 100x the encoder's
+rate)."""
 SCHEDULERS = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
 
 
@@ -40,7 +45,9 @@ def param_groups(
     loss weights) train at ``lr_heads`` without weight decay. Biases and norm weights (name ends with ``bias`` or
     contains ``norm``, or 1-d) get no weight decay. The parameters of a task adapter (:mod:`stmtl.adapters`: LoRA
     matrices inside the encoder's layers, the encoder's only trainable parameters in adapter mode) form their own
-    group at ``lr_adapter``, without layer-wise decay.
+    group at ``lr_adapter``, without layer-wise decay. A head's structure parameters (a CRF's transition scores,
+    :meth:`~stmtl.heads.base.TaskHead.structure_parameters`) train at ``lr_heads *`` :data:`STRUCTURE_LR_SCALE`
+    without weight decay.
 
     All parameters are included, frozen ones too: AdamW skips parameters whose grad is ``None``, which keeps them
     bit-identical and lets gradual unfreezing bring them in later without rebuilding the optimizer.
@@ -56,7 +63,8 @@ def param_groups(
 
     Returns:
         Non-empty groups, each with ``params``, ``lr``, ``weight_decay`` and a ``name``: ``heads``, ``layer_3``,
-        ``embeddings``, ``encoder_other``, ``adapter`` (decaying) or the same with ``.no_decay``, and ``extra``.
+        ``embeddings``, ``encoder_other``, ``adapter`` (decaying) or the same with ``.no_decay``, ``structure`` and
+        ``extra``.
         Every parameter is in exactly one group.
 
     Raises:
@@ -74,7 +82,7 @@ def param_groups(
     num_layers = len(layers)
     # The group of each parameter by id; later assignments win, so embeddings, layers and heads override the default.
     lrs = {"embeddings": lr_backbone * layer_lr_decay**num_layers, "encoder_other": lr_backbone, "heads": lr_heads,
-           "adapter": lr_adapter}  # fmt: skip
+           "adapter": lr_adapter, "structure": lr_heads * STRUCTURE_LR_SCALE}  # fmt: skip
     lrs.update({f"layer_{i}": lr_backbone * layer_lr_decay ** (num_layers - 1 - i) for i in range(num_layers)})
     base_of = {id(p): "encoder_other" for p in model.parameters()}
     base_of.update({id(p): "embeddings" for p in embedding_module(model).parameters()})
@@ -82,6 +90,7 @@ def param_groups(
         base_of.update({id(p): f"layer_{index}" for p in layer.parameters()})
     heads = [module for module in model if isinstance(module, TaskHead)]
     base_of.update({id(p): "heads" for head in heads for p in head.parameters()})
+    base_of.update({id(p): "structure" for head in heads for p in head.structure_parameters()})
     adapter = getattr(model, "task_adapter", None)
     base_of.update({id(p): "adapter" for p in (adapter.parameters() if adapter is not None else [])})
 
@@ -90,9 +99,11 @@ def param_groups(
         groups[base] = {"params": [], "lr": lrs[base], "weight_decay": weight_decay, "name": base}
         no_decay = f"{base}.no_decay"
         groups[no_decay] = {"params": [], "lr": lrs[base], "weight_decay": 0.0, "name": no_decay}
+    groups["structure"] = {"params": [], "lr": lrs["structure"], "weight_decay": 0.0, "name": "structure"}
     for name, p in model.named_parameters():
         base = base_of[id(p)]
-        groups[f"{base}.no_decay" if _no_decay(name, p) else base]["params"].append(p)
+        no_decay = base != "structure" and _no_decay(name, p)
+        groups[f"{base}.no_decay" if no_decay else base]["params"].append(p)
 
     extra: list[nn.Parameter] = []
     seen = set(base_of)

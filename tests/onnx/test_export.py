@@ -166,6 +166,20 @@ def test_export_of_a_regression_head(tiny_backbone, tmp_path) -> None:
     assert_same_predictions(stmtl.load(tmp_path / "model", backend="onnx").predict(TEXTS[:4]), expected, 1e-4)
 
 
+def test_export_of_a_token_head_with_a_crf(tiny_backbone, tmp_path) -> None:
+    from stmtl.heads import TokenClassificationHead
+
+    model = two_task_model(tiny_backbone, 32, seed=6)
+    head = TokenClassificationHead("chained", ["O", "B-x", "I-x"], 32, crf=True)
+    with torch.no_grad():
+        head.chain.transitions.normal_(std=3.0)
+    model.append(head)
+    model.save(str(tmp_path / "model"))
+    stmtl.export_onnx(tmp_path / "model")
+    expected = model.predict(TEXTS[:4])
+    assert_same_predictions(stmtl.load(tmp_path / "model", backend="onnx").predict(TEXTS[:4]), expected, 1e-4)
+
+
 def test_export_of_an_intent_aware_token_head(tiny_backbone, tmp_path) -> None:
     from stmtl.heads import TokenClassificationHead
 

@@ -110,3 +110,19 @@ def test_param_groups_put_the_task_adapter_in_its_own_group(tiny_backbone) -> No
     trainable = {id(p) for p in model.parameters() if p.requires_grad}
     heads = {id(p) for head in model.heads.values() for p in head.parameters()}
     assert trainable == {id(p) for p in in_adapter} | heads
+
+
+def test_param_groups_train_a_crf_s_transitions_faster_without_decay(tiny_backbone) -> None:
+    from stmtl.heads import TokenClassificationHead
+    from stmtl.training.optim import STRUCTURE_LR_SCALE
+
+    model = two_task_model(tiny_backbone, 32)
+    model.append(TokenClassificationHead("tagged", ["O", "B-x", "I-x"], 32, crf=True))
+    groups = param_groups(model, lr_backbone=1e-4, lr_heads=1e-3, weight_decay=0.01)
+    [structure] = [group for group in groups if group["name"] == "structure"]
+    assert structure["lr"] == pytest.approx(1e-3 * STRUCTURE_LR_SCALE) and structure["weight_decay"] == 0.0
+    assert {name for name, group in group_names(groups, model).items() if group == "structure"} == {
+        "4.chain.transitions", "4.chain.start_transitions", "4.chain.end_transitions"
+    }  # fmt: skip
+    assert group_names(groups, model)["4.classifier.1.weight"] == "heads"
+    assert "structure" not in {group["name"] for group in param_groups(two_task_model(tiny_backbone, 32), 1e-4, 1e-3)}

@@ -169,6 +169,10 @@ class TokenClassificationHead(ClassificationHead):
         mask = torch.arange(width, device=logits.device) < words[texts].unsqueeze(1)  # (texts, words)
         return self.chain.nll(emissions, tags, mask) / words.sum()
 
+    def structure_parameters(self) -> list[torch.nn.Parameter]:
+        """The CRF's transition, start and end scores, if the head has one."""
+        return [] if self.chain is None else list(self.chain.parameters())
+
     def collate_targets(self, targets: list[list[int]], seq_len: int) -> torch.Tensor:
         padded = [row + [IGNORE_INDEX] * (seq_len - len(row)) for row in targets]
         return torch.tensor(padded, dtype=torch.long)  # (batch, seq)
