@@ -17,9 +17,11 @@ learning rates or targets make rows of their own: the same script tabulates a sw
 
 Usage:
     python examples/benchmarks/encoder_modes.py RUN [RUN ...] [--results encoder_modes.json] [--runs-commit SHA]
+        [--runs-how TEXT]
 
 ``--results`` writes ``docs/results/<name>`` for the docs' renderer (``docs/render_tables.py``), with every run's
-own figures kept under ``runs``.
+own figures kept under ``runs``; ``--runs-how`` says how the runs were trained when it is not this docstring's
+commands (e.g. slot head variants, from a config with ``options`` on the slot task).
 """
 
 from __future__ import annotations
@@ -125,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", help="finished stmtl train run folders")
     parser.add_argument("--results", help="write docs/results/NAME (a .json name) for the docs' renderer")
     parser.add_argument("--runs-commit", help="the commit the runs were trained on, when not the current one")
+    parser.add_argument("--runs-how", help="how the runs were trained, when not as this script's docstring says")
     args = parser.parse_args(argv)
     runs = [read_run(Path(folder)) for folder in args.runs]
     rows = table(runs)
@@ -134,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(ROOT / "docs"))
         from render_tables import write_result
 
-        command = "python examples/benchmarks/encoder_modes.py RUN ... (runs: see this script's docstring)"
+        how = args.runs_how or "see this script's docstring"
+        command = f"python examples/benchmarks/encoder_modes.py RUN ... --results {args.results} (runs: {how})"
         notes = {"runs": runs, "seeds": "k = 16 and 1,000: one SNIPS sample per seed; SNIPS: training seeds"}
         if args.runs_commit:
             notes["data"] = f"runs trained at commit {args.runs_commit}"
