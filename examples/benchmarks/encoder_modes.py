@@ -75,7 +75,8 @@ def read_run(folder: Path) -> dict[str, Any]:
     options = [task.get("options") or {} for task in config["tasks"]]
     if any(option.get("sentence_context") for option in options):
         mode += ", intent-aware slot head"
-    if any(option.get("crf") for option in options):
+    token_configs = [json.loads(path.read_text()) for path in folder.glob("*_TokenClassificationHead/config.json")]
+    if any(isinstance(token.get("crf"), dict) for token in token_configs):  # the saved head has learned CRF scores
         mode += ", CRF slot head"
     drift = results.get("embedding_drift") or {}
     dev, test = results["dev"], results["test"]

@@ -62,3 +62,15 @@ def test_crf_slot_head_trains_saves_and_reloads(tiny_backbone, tmp_path) -> None
     texts = [text for text, _, _ in TOY]
     reloaded = stmtl.load(tmp_path, device="cpu")
     assert reloaded.heads["slots"].crf == learned and reloaded.predict(texts) == model.predict(texts)
+
+
+def test_a_token_task_gets_a_crf_unless_its_options_turn_it_off() -> None:
+    data = toy_dataset()
+
+    def slot_head(options: dict | None):
+        tasks = [{"name": "slots", "kind": "token", "train": data, "options": options}]
+        [head] = make_heads(TrainConfig.from_dict({"output_dir": "x", "tasks": tasks}), {"slots": data}, 8)
+        return head
+
+    assert slot_head(None).chain is not None and isinstance(slot_head(None).get_config_dict()["crf"], dict)
+    assert slot_head({"crf": False}).chain is None and slot_head({"crf": False}).get_config_dict()["crf"] is False

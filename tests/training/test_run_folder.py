@@ -78,11 +78,11 @@ def test_run_folder_overwrite_replaces_old_run_after_first_checkpoint(run, tiny_
 
 
 def test_run_folder_overwrite_failing_before_first_checkpoint_keeps_old_run(run, tiny_backbone, monkeypatch) -> None:
-    from stmtl.heads import ClassificationHead
+    from stmtl.heads import TokenClassificationHead
     from stmtl.training.trainer import TrainingError
 
     before = _snapshot(run)
-    monkeypatch.setattr(ClassificationHead, "loss", lambda self, features, batch, label_smoothing=0.0: features[
+    monkeypatch.setattr(TokenClassificationHead, "loss", lambda self, features, batch, label_smoothing=0.0: features[
         self.logits_key].sum() * float("nan"))  # fmt: skip
     with pytest.raises(TrainingError):
         train(toy_config(run, tiny_backbone, max_steps=2, eval_every=2, nan_patience=1), overwrite=True)
@@ -194,14 +194,14 @@ def test_run_folder_overwrite_into_user_files_keeps_what_it_does_not_write(tiny_
 
 
 def test_run_folder_own_leftovers_do_not_count_as_user_files(tiny_backbone, tmp_path, monkeypatch) -> None:
-    from stmtl.heads import ClassificationHead
+    from stmtl.heads import TokenClassificationHead
     from stmtl.training.folder_claim import LOCK_FILE
     from stmtl.training.trainer import TrainingError
 
     folder = tmp_path / "run"
     folder.mkdir()
     with monkeypatch.context() as patch:  # a run that fails before its first checkpoint leaves its logs
-        patch.setattr(ClassificationHead, "loss", lambda self, features, batch, label_smoothing=0.0: features[
+        patch.setattr(TokenClassificationHead, "loss", lambda self, features, batch, label_smoothing=0.0: features[
             self.logits_key].sum() * float("nan"))  # fmt: skip
         with pytest.raises(TrainingError):
             train(toy_config(folder, tiny_backbone, max_steps=2, eval_every=2, nan_patience=1))

@@ -101,11 +101,11 @@ def test_trainer_frozen_backbone_bit_identical(tiny_backbone, tmp_path) -> None:
 
 
 def test_trainer_skips_non_finite_steps_then_stops(tiny_backbone, tmp_path, monkeypatch) -> None:
-    from stmtl.heads import ClassificationHead
+    from stmtl.heads import TokenClassificationHead
     from stmtl.training.trainer import TrainingError
 
     monkeypatch.setattr(
-        ClassificationHead,
+        TokenClassificationHead,
         "loss",
         lambda self, features, batch, label_smoothing=0.0: features[self.logits_key].sum() * float("nan"),
     )
