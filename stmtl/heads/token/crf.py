@@ -48,7 +48,7 @@ class LinearChainCRF(nn.Module):
         self.register_buffer("forbidden_start", torch.tensor(~start) * FORBIDDEN, persistent=False)  # (tags,)
 
     def scores(self) -> dict[str, Any]:
-        """The learned scores as JSON lists: ``transitions[i][j]`` for tag ``j`` after tag ``i``, ``start``, ``end``."""
+        """The learned scores as JSON lists: ``transitions[i][j]`` (tag ``j`` after tag ``i``), ``start``, ``end``."""
         return {
             "transitions": self.transitions.detach().float().cpu().tolist(),
             "start": self.start_transitions.detach().float().cpu().tolist(),

@@ -25,7 +25,8 @@ CRF_KEYS = ("transitions", "start", "end")
 @functools.lru_cache(maxsize=64)
 def transitions(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """IOB2's rules as scores, computed once per label set (read-only): ``(labels, labels)`` transitions and
-    ``(labels,)`` openings, 0 where allowed and ``-inf`` where not (:func:`~stmtl.heads.token.bio.iob2_transitions`)."""
+    ``(labels,)`` openings, 0 where allowed and ``-inf`` where not (:func:`~stmtl.heads.token.bio.iob2_transitions`).
+    """
     allowed, start = iob2_transitions(labels)
     rules, opening = np.where(allowed, 0.0, -np.inf), np.where(start, 0.0, -np.inf)
     rules.flags.writeable = opening.flags.writeable = False
