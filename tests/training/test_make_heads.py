@@ -27,7 +27,9 @@ def test_make_heads_refuses_an_option_the_kind_does_not_have() -> None:
         make_heads(_config({"prior": [1.0]}), {"topics": data}, 8)
 
 
-def test_intent_aware_slot_head_trains_saves_and_reloads(tiny_backbone, tmp_path) -> None:
+def _train_and_reload(tiny_backbone, tmp_path, slot_options: dict):
+    """Train intent + slots on the toy data with ``slot_options`` on the slot task; the model, its dev results, the
+    model loaded back from its folder and the toy texts."""
     import stmtl
     from stmtl.training.run import train
     from tests.helpers import TOY, toy_config
@@ -35,32 +37,24 @@ def test_intent_aware_slot_head_trains_saves_and_reloads(tiny_backbone, tmp_path
     data = toy_dataset()
     tasks = [
         {"name": "intent", "kind": "sentence", "train": data, "dev": data},
-        {"name": "slots", "kind": "token", "train": data, "dev": data, "options": {"sentence_context": True}},
+        {"name": "slots", "kind": "token", "train": data, "dev": data, "options": slot_options},
     ]
     model, results = train(toy_config(tmp_path, tiny_backbone, tasks=tasks))
+    return model, results, stmtl.load(tmp_path, device="cpu"), [text for text, _, _ in TOY]
+
+
+def test_intent_aware_slot_head_trains_saves_and_reloads(tiny_backbone, tmp_path) -> None:
+    model, results, reloaded, texts = _train_and_reload(tiny_backbone, tmp_path, {"sentence_context": True})
     assert model.heads["slots"].sentence_context
     assert results["dev"]["slots"]["f1"] == 1.0
-    texts = [text for text, _, _ in TOY]
-    reloaded = stmtl.load(tmp_path, device="cpu")
     assert reloaded.heads["slots"].sentence_context and reloaded.predict(texts) == model.predict(texts)
 
 
 def test_crf_slot_head_trains_saves_and_reloads(tiny_backbone, tmp_path) -> None:
-    import stmtl
-    from stmtl.training.run import train
-    from tests.helpers import TOY, toy_config
-
-    data = toy_dataset()
-    tasks = [
-        {"name": "intent", "kind": "sentence", "train": data, "dev": data},
-        {"name": "slots", "kind": "token", "train": data, "dev": data, "options": {"crf": True}},
-    ]
-    model, results = train(toy_config(tmp_path, tiny_backbone, tasks=tasks))
+    model, results, reloaded, texts = _train_and_reload(tiny_backbone, tmp_path, {"crf": True})
     learned = model.heads["slots"].crf
     assert results["dev"]["slots"]["f1"] == 1.0
     assert any(score != 0.0 for row in learned["transitions"] for score in row)  # the transitions were trained
-    texts = [text for text, _, _ in TOY]
-    reloaded = stmtl.load(tmp_path, device="cpu")
     assert reloaded.heads["slots"].crf == learned and reloaded.predict(texts) == model.predict(texts)
 
 
