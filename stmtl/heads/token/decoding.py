@@ -41,11 +41,11 @@ def check_crf(value: Any) -> None:
     if not isinstance(value, dict) or sorted(value) != sorted(CRF_KEYS):
         raise HeadConfigError("crf", f"must be true, false or an object with keys {', '.join(CRF_KEYS)}"[:200])
     rows = value["transitions"]
+    if not isinstance(rows, list):
+        raise HeadConfigError("crf", "transitions must be a list of lists")
     for key, numbers in (("start", value["start"]), ("end", value["end"]), *(("transitions", row) for row in rows)):
         if not isinstance(numbers, list) or not all(is_number(x) and np.isfinite(x) for x in numbers):
             raise HeadConfigError("crf", f"{key} must hold lists of finite numbers")
-    if not isinstance(rows, list):
-        raise HeadConfigError("crf", "transitions must be a list of lists")
 
 
 @dataclass(frozen=True)

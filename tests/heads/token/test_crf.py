@@ -105,6 +105,7 @@ def test_a_head_without_crf_decodes_as_before() -> None:
         ({"transitions": [[0.0] * 5] * 5, "start": [0.0] * 5, "end": [0.0] * 4}, "one value per label \\(5\\)"),
         ({"transitions": [[0.0] * 5] * 5, "start": [0.0] * 5, "end": ["a"] * 5}, "end must hold lists of finite"),
         ({"transitions": [[float("nan")] * 5] * 5, "start": [0.0] * 5, "end": [0.0] * 5}, "finite numbers"),
+        ({"transitions": 0.0, "start": [0.0] * 5, "end": [0.0] * 5}, "transitions must be a list of lists"),
     ],
 )
 def test_crf_config_checked(crf, message: str) -> None:
